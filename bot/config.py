@@ -1,0 +1,229 @@
+"""Settings: a TOML file plus the environment, validated by pydantic-settings.
+
+``load_settings(path)`` is the one entry point.  The token comes from ``TELEGRAM_BOT_TOKEN``
+when set (so no secret has to live in a file), else from ``[telegram] token``.  A config that
+does not validate raises ``ConfigError`` whose message names the key and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_FILE = "config.toml"
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+CONFIG_ENV = "NEWSBOT_CONFIG"
+USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot/newsbot; Telegram news-alert bot)"
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message says which key and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = None
+    api_base_url: str = "https://api.telegram.org/bot"
+    admin_ids: list[int] = Field(default_factory=list)
+
+
+class PollingSettings(_Section):
+    interval_seconds: float = Field(300.0, ge=1)
+    max_in_flight: int = Field(8, ge=1, le=100)
+    timeout_seconds: float = Field(20.0, gt=0)
+    max_body_bytes: int = Field(5_000_000, ge=1024)
+    max_backoff_seconds: float = Field(3600.0, ge=1)
+    user_agent: str = USER_AGENT
+
+
+class StorageSettings(_Section):
+    path: Path = Path("data")
+    retention_days: float = Field(30.0, gt=0)
+
+
+class DeliverySettings(_Section):
+    max_age_hours: float = Field(24.0, gt=0)
+    summary_chars: int = Field(300, ge=50, le=1000)
+
+
+class SourceConfig(_Section):
+    """One source.  ``type`` picks the reader; the other keys belong to that type."""
+
+    name: str = Field(min_length=1, max_length=64)
+    url: str
+    type: Literal["rss", "html", "json"] = "rss"
+    enabled: bool = True
+    interval_seconds: float | None = Field(None, ge=1)
+    timezone: str = "UTC"
+    fetch_summaries: bool = True
+    # type = "html": CSS selector of the headline <a> elements on the listing page
+    link_selector: str | None = None
+    # type = "json": where the item list is, and which item field holds what (dotted paths)
+    items_path: str = "datas"
+    fields: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.type == "html" and not self.link_selector:
+            raise ValueError("a source of type 'html' needs link_selector")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def default_sources() -> list[SourceConfig]:
+    """The built-in list, used when no config file names any source."""
+    return [SourceConfig(**raw) for raw in _DEFAULT_SOURCES]
+
+
+_CAIXIN_FIELDS = {
+    "id": "nid",
+    "title": "desc",
+    "summary": "summ",
+    "link": "link",
+    "published": "time",
+    "tags": "tags[].name",
+    "keywords": "keyword",
+    "paid": "attr=5",
+}
+
+_DEFAULT_SOURCES: list[dict[str, Any]] = [
+    {
+        "name": "Caixin Global CX Tech",
+        "type": "json",
+        "url": "https://gateway.caixin.com/api/extapi/homeInterface.jsp"
+        "?subject=100990318;100990314;100990311&start=0&count=20&type=2",
+        "timezone": "Asia/Shanghai",
+        "items_path": "datas",
+        "fields": _CAIXIN_FIELDS,
+        "interval_seconds": 120,
+    },
+    {
+        "name": "Caixin Global Tech (page)",
+        "type": "html",
+        "url": "https://www.caixinglobal.com/tech/",
+        "link_selector": 'a[href*="caixinglobal.com/20"][href$=".html"]',
+        "timezone": "Asia/Shanghai",
+        "interval_seconds": 600,
+    },
+    {"name": "SCMP Tech", "url": "https://www.scmp.com/rss/36/feed"},
+    {"name": "TechNode", "url": "https://technode.com/feed/", "timezone": "Asia/Shanghai"},
+    {"name": "KrASIA", "url": "https://kr-asia.com/feed"},
+    {"name": "Pandaily", "url": "https://pandaily.com/feed/", "timezone": "Asia/Shanghai"},
+    {"name": "Rest of World", "url": "https://restofworld.org/feed/latest/"},
+    {"name": "TechCrunch", "url": "https://techcrunch.com/feed/"},
+    {"name": "The Verge", "url": "https://www.theverge.com/rss/index.xml"},
+    {"name": "Ars Technica", "url": "https://feeds.arstechnica.com/arstechnica/index"},
+    {"name": "Hacker News", "url": "https://hnrss.org/frontpage"},
+]
+
+
+class Settings(BaseSettings):
+    """Everything the bot reads at start.  Build it with ``load_settings``."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    polling: PollingSettings = Field(default_factory=PollingSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    sources: list[SourceConfig] = Field(default_factory=default_sources)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, value: list[SourceConfig]) -> list[SourceConfig]:
+        seen: set[str] = set()
+        for source in value:
+            if source.name in seen:
+                raise ValueError(f"two sources are named {source.name!r}")
+            seen.add(source.name)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file is passed in as init kwargs by load_settings; the one environment
+        # variable we honour (the token) is applied there too, explicitly.
+        return (init_settings,)
+
+    @property
+    def token(self) -> str | None:
+        return self.telegram.token.get_secret_value() if self.telegram.token else None
+
+    def interval_for(self, source: SourceConfig) -> float:
+        return source.interval_seconds or self.polling.interval_seconds
+
+
+def resolve_config_path(cli_value: str | None) -> Path | None:
+    """``--config`` if given, else ``$NEWSBOT_CONFIG``, else ``./config.toml`` if present."""
+    if cli_value:
+        return Path(cli_value)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.exists() else None
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}")
+    return "; ".join(lines)
+
+
+def load_settings(path: str | Path | None, *, environ: dict[str, str] | None = None) -> Settings:
+    """Read ``path`` (TOML; ``None`` means built-in defaults) and the environment."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    token = environ.get(TOKEN_ENV)
+    if token:
+        raw.setdefault("telegram", {})
+        if isinstance(raw["telegram"], dict):
+            raw["telegram"]["token"] = token
+    try:
+        return Settings(**raw)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid config: {_describe(exc)}") from exc
