@@ -890,6 +890,11 @@ class Store:
     def mark_sent(self, alerts: Iterable[Alert]) -> None:
         self._transition(alerts, SENT, (PENDING, SENDING))
 
+    def release(self, alerts: Iterable[Alert]) -> None:
+        """``sending`` -> ``pending``: the send surely failed (e.g. a network error before
+        Telegram got it, or a 429), so the alert may be tried again."""
+        self._transition(alerts, PENDING, (SENDING,))
+
     def drop(self, alerts: Iterable[Alert], reason: str) -> None:
         self._transition(alerts, DROPPED, (PENDING, SENDING), reason)
 
