@@ -1,0 +1,282 @@
+"""Sources: fetch a source politely, parse it into ``Headline`` objects, never crash on input.
+
+Public API::
+
+    state = SourceState.from_dict(store.source_state(name))
+    async with Fetcher(settings.polling) as fetcher:
+        result = await poll_source(fetcher, source, state, now)        # never raises on input
+        store.set_source_state(name, result.state.to_dict())
+        headlines = await fill_summaries(fetcher, new_headlines)       # optional, for html/feeds
+
+``poll_source`` takes the normal interval from ``source.interval_seconds``, else
+``interval=`` if given, else ``fetcher.polling.interval_seconds``; the backoff cap from
+``fetcher.polling.max_backoff_seconds`` (or ``max_backoff=``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import SourceConfig
+from bot.models import Headline
+from bot.sources.feeds import ParseError, ParseReport, parse_feed
+from bot.sources.fetch import Fetcher, FetchError, FetchResponse, parse_retry_after
+from bot.sources.jsonapi import parse_json_api
+from bot.sources.pages import extract_summary, parse_listing
+
+__all__ = [
+    "FetchError",
+    "FetchResponse",
+    "Fetcher",
+    "ParseError",
+    "PollResult",
+    "SourceState",
+    "backoff_seconds",
+    "extract_summary",
+    "fill_summaries",
+    "initial_offset",
+    "parse_body",
+    "parse_retry_after",
+    "poll_source",
+]
+
+#: cap on how long a Retry-After is honoured (a server asking for a week is not obeyed blindly)
+MAX_RETRY_AFTER = 24 * 3600.0
+_ERROR_TEXT_MAX = 300
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(slots=True)
+class SourceState:
+    """What the poller keeps per source between polls (persist with ``to_dict``)."""
+
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    next_poll_at: datetime | None = None
+    last_error: str | None = None
+    last_status: int | None = None
+    last_ids: list[str] = field(default_factory=list)
+    polls: int = 0
+    last_success_at: datetime | None = None
+    last_items: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+            "failures": self.failures,
+            "next_poll_at": self.next_poll_at.isoformat() if self.next_poll_at else None,
+            "last_error": self.last_error,
+            "last_status": self.last_status,
+            "last_ids": list(self.last_ids),
+            "polls": self.polls,
+            "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
+            "last_items": self.last_items,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> SourceState:
+        data = data or {}
+        return cls(
+            url=data.get("url"),
+            etag=data.get("etag"),
+            last_modified=data.get("last_modified"),
+            failures=int(data.get("failures", 0) or 0),
+            next_poll_at=_dt(data.get("next_poll_at")),
+            last_error=data.get("last_error"),
+            last_status=data.get("last_status"),
+            last_ids=list(data.get("last_ids") or []),
+            polls=int(data.get("polls", 0) or 0),
+            last_success_at=_dt(data.get("last_success_at")),
+            last_items=int(data.get("last_items", 0) or 0),
+        )
+
+    def copy(self) -> SourceState:
+        return replace(self, last_ids=list(self.last_ids))
+
+
+@dataclass(slots=True)
+class PollResult:
+    source: str
+    status: str  # "ok" | "not_modified" | "error"
+    http_status: int | None
+    headlines: list[Headline]
+    error: str | None
+    state: SourceState  # the new state (the input state is not modified)
+    skipped: int = 0  # items dropped by the parser (no link / title)
+    elapsed: float = 0.0  # seconds spent fetching + parsing
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "error"
+
+
+def backoff_seconds(
+    failures: int, interval: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Delay after ``failures`` consecutive failures: interval x 2^(failures-1), +/-20% jitter,
+    never above ``cap`` (and never below 1 s)."""
+    rng = rng or random
+    exponent = min(max(failures - 1, 0), 30)
+    delay = min(cap, interval * (2**exponent))
+    delay *= rng.uniform(0.8, 1.2)
+    return max(1.0, min(cap, delay))
+
+
+def initial_offset(name: str, interval: float) -> float:
+    """A stable offset in [0, interval) for a source's first poll, so that sources are spread
+    over the interval rather than all polled at once."""
+    digest = hashlib.sha1(name.encode()).digest()
+    return (int.from_bytes(digest[:8], "big") / 2**64) * interval
+
+
+def parse_body(
+    source: SourceConfig, body: bytes, url: str, now: datetime, content_type: str = ""
+) -> ParseReport:
+    """Parse a body fetched for ``source`` according to its type; raises ParseError."""
+    if source.type == "rss":
+        return parse_feed(body, url, source.name, source.timezone, now, content_type)
+    if source.type == "json":
+        fields = source.fields or {"title": "title", "link": "link|url", "summary": "summary"}
+        return parse_json_api(
+            body, url, source.name, fields, source.items_path, source.timezone, now
+        )
+    if source.type == "html":
+        return parse_listing(body, url, source.name, source.link_selector or "a[href]", now)
+    raise ParseError(f"unknown source type {source.type!r}")
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _ERROR_TEXT_MAX else text[: _ERROR_TEXT_MAX - 1] + "…"
+
+
+async def poll_source(
+    fetcher: Fetcher,
+    source: SourceConfig,
+    state: SourceState,
+    now: datetime,
+    *,
+    interval: float | None = None,
+    max_backoff: float | None = None,
+    rng: random.Random | None = None,
+) -> PollResult:
+    """Fetch and parse ``source`` once.  Never raises on bad input or network trouble."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    normal = float(source.interval_seconds or interval or fetcher.polling.interval_seconds)
+    cap = float(max_backoff or fetcher.polling.max_backoff_seconds)
+    new = state.copy()
+    url = state.url or source.url
+
+    def fail(error: str, http_status: int | None, retry_after: float | None = None) -> PollResult:
+        new.failures += 1
+        new.last_error = _short(error)
+        new.last_status = http_status
+        if retry_after is not None:
+            delay = min(max(retry_after, 1.0), MAX_RETRY_AFTER)
+        else:
+            delay = backoff_seconds(new.failures, normal, cap, rng)
+        new.next_poll_at = now + timedelta(seconds=delay)
+        return PollResult(
+            source.name,
+            "error",
+            http_status,
+            [],
+            new.last_error,
+            new,
+            elapsed=loop.time() - started,
+        )
+
+    def succeed(status: str, http_status: int) -> None:
+        new.failures = 0
+        new.last_error = None
+        new.last_status = http_status
+        new.next_poll_at = now + timedelta(seconds=normal)
+        new.last_success_at = now
+
+    try:
+        response = await fetcher.get(url, new.etag, new.last_modified)
+    except FetchError as exc:
+        return fail(str(exc) or type(exc).__name__, None)
+    except Exception as exc:  # a bug or an unexpected library error: still never raise
+        return fail(f"unexpected {type(exc).__name__}: {exc}", None)
+
+    if response.permanent_url and response.permanent_url != url:
+        new.url = response.permanent_url
+    code = response.status
+
+    if code == 304:
+        succeed("not_modified", code)
+        return PollResult(
+            source.name, "not_modified", code, [], None, new, elapsed=loop.time() - started
+        )
+    if code in (429, 503):
+        wait = response.retry_after(now)
+        return fail(
+            f"HTTP {code}" + (f", Retry-After {wait:g} s" if wait is not None else ""), code, wait
+        )
+    if code != 200:
+        return fail(f"HTTP {code}", code)
+    if not response.body.strip():
+        return fail("empty body", code)
+
+    try:
+        report = parse_body(source, response.body, response.url, now, response.content_type)
+    except ParseError as exc:
+        return fail(f"parse error: {exc}", code)
+    except Exception as exc:  # parsers are robust, but garbage must never crash a poll
+        return fail(f"parse error: {type(exc).__name__}: {exc}", code)
+
+    succeed("ok", code)
+    new.etag = response.etag
+    new.last_modified = response.last_modified
+    new.last_ids = [h.id for h in report.headlines]
+    new.last_items = len(report.headlines)
+    new.polls += 1
+    return PollResult(
+        source.name,
+        "ok",
+        code,
+        report.headlines,
+        None,
+        new,
+        skipped=report.skipped,
+        elapsed=loop.time() - started,
+    )
+
+
+async def fill_summaries(
+    fetcher: Fetcher, headlines: list[Headline], *, limit: int = 20, concurrency: int = 4
+) -> list[Headline]:
+    """The same headlines, those with an empty summary filled from their article page.
+
+    At most ``limit`` pages are fetched per call (the others stay as they are); each article
+    URL is fetched once for the life of the fetcher (cached); errors leave the summary empty.
+    """
+    gate = asyncio.Semaphore(max(1, concurrency))
+    todo = [i for i, h in enumerate(headlines) if not h.summary][: max(0, limit)]
+    out = list(headlines)
+
+    async def one(index: int) -> None:
+        async with gate:
+            try:
+                text = await fetcher.summary(out[index].link)
+            except Exception:
+                text = ""
+        if text:
+            out[index] = replace(out[index], summary=text)
+
+    await asyncio.gather(*(one(i) for i in todo))
+    return out

@@ -1,0 +1,264 @@
+"""Text and date clean-up shared by every reader.
+
+* ``html_to_text``: markup to plain text, entities decoded exactly once, whitespace collapsed.
+* ``clean_title`` / ``clean_text``: the same for titles given as HTML or as plain text.
+* ``parse_date``: a published time in whatever shape a source gives it, read in the source's
+  timezone when it names none; ``None`` when absent, unreadable or in the future.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+_WS = re.compile(r"\s+")
+_TAG_HINT = re.compile(r"<[a-zA-Z/!]|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});")
+# tags that survive in titles given as plain text (an escaped "<b>" in a feed title)
+_STRAY_TAG = re.compile(
+    r"</?(?:a|b|i|u|s|em|strong|span|font|br|p|div|sup|sub|small|big|code|mark|strike|img|abbr)"
+    r"(?:\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
+
+#: zones in which a bare "CST" means China Standard Time (+08:00), not US Central
+CHINA_ZONES = frozenset(
+    {
+        "Asia/Shanghai",
+        "Asia/Chongqing",
+        "Asia/Chungking",
+        "Asia/Harbin",
+        "Asia/Urumqi",
+        "Asia/Kashgar",
+        "Asia/Hong_Kong",
+        "Asia/Macau",
+        "Asia/Macao",
+        "Asia/Taipei",
+        "PRC",
+        "Hongkong",
+        "ROC",
+    }
+)
+
+#: how far ahead of "now" a date may be before it is called a future date and dropped
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+def collapse(text: str) -> str:
+    """Whitespace runs (incl. NBSP and newlines) to one space, ends stripped."""
+    return _WS.sub(" ", text.replace("\u00a0", " ")).strip()
+
+
+def html_to_text(markup: str | None) -> str:
+    """Plain text of an HTML fragment: tags gone, scripts/styles dropped, entities decoded once."""
+    if not markup:
+        return ""
+    if not _TAG_HINT.search(markup):
+        return collapse(markup)
+    tree = HTMLParser(f"<div>{markup}</div>")
+    tree.strip_tags(["script", "style", "noscript", "template"])
+    root = tree.body or tree.root
+    if root is None:
+        return ""
+    return collapse(root.text(separator=" "))
+
+
+def clean_title(value: str | None, *, is_html: bool = True) -> str:
+    """A one-line title without markup.
+
+    ``is_html``: the value is HTML (feedparser's ``text/html``, an HTML page): decode it once.
+    Otherwise it is already text: only stray formatting tags are removed, nothing is decoded
+    (so "AT&amp;T" stays as written, because the source wrote exactly that).
+    """
+    if not value:
+        return ""
+    text = html_to_text(value) if is_html else collapse(_STRAY_TAG.sub(" ", value))
+    # "Foo ,bar" artefacts from removed tags are rare; fix only the space before punctuation
+    return re.sub(r" ([,.;:!?])(?=\s|$)", r"\1", text)
+
+
+def source_zone(name: str | None) -> tzinfo:
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return UTC
+
+
+# ---------------------------------------------------------------------------------------------
+# dates
+
+_ZONE_ABBR: dict[str, int] = {  # minutes east of UTC
+    "UT": 0,
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "EST": -300,
+    "EDT": -240,
+    "CST": -360,
+    "CDT": -300,
+    "MST": -420,
+    "MDT": -360,
+    "PST": -480,
+    "PDT": -420,
+    "BST": 60,
+    "CET": 60,
+    "CEST": 120,
+    "JST": 540,
+    "KST": 540,
+    "HKT": 480,
+    "SGT": 480,
+    "IST": 330,
+    "AEST": 600,
+    "AEDT": 660,
+}
+_TRAILING_ZONE = re.compile(r"\s+\(?([A-Z]{1,5})\)?\s*$")
+_NUMERIC = re.compile(r"^\d{9,14}(\.\d+)?$")
+_CN_MONTH_DAY = re.compile(
+    r"^(?:(?P<y>\d{4})年)?(?P<m>\d{1,2})月(?P<d>\d{1,2})日\s*(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?$"
+)
+_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d",
+    "%b %d, %Y %I:%M %p",  # Caixin article page: "Dec 20, 2019 02:35 PM"
+    "%B %d, %Y %I:%M %p",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d %b %Y %H:%M:%S",
+    "%a, %d %b %Y %H:%M:%S",
+    "%a, %d %b %Y %H:%M",
+)
+
+
+def _cst_minutes(zone_name: str) -> int:
+    return 480 if zone_name in CHINA_ZONES else -360
+
+
+def _zone_name(tz: tzinfo) -> str:
+    return getattr(tz, "key", "") or str(tz)
+
+
+def _localize(naive: datetime, tz: tzinfo) -> datetime:
+    return naive.replace(tzinfo=tz)
+
+
+def _parse_inner(value: str, tz: tzinfo, now: datetime) -> datetime | None:
+    text = collapse(value)
+    if not text:
+        return None
+    if _NUMERIC.match(text):
+        number = float(text)
+        if number > 1e11:  # epoch milliseconds
+            number /= 1000.0
+        return datetime.fromtimestamp(number, UTC)
+
+    m = _CN_MONTH_DAY.match(text)
+    if m:
+        hour, minute, second = int(m["H"]), int(m["M"]), int(m["S"] or 0)
+        if m["y"]:
+            return datetime(int(m["y"]), int(m["m"]), int(m["d"]), hour, minute, second, tzinfo=tz)
+        local_now = now.astimezone(tz)
+        year = local_now.year
+        try:
+            guess = datetime(year, int(m["m"]), int(m["d"]), hour, minute, second, tzinfo=tz)
+            if guess > now + FUTURE_SLACK:
+                guess = guess.replace(year=year - 1)
+        except ValueError:  # 29 Feb in a non-leap year
+            guess = datetime(year - 1, int(m["m"]), int(m["d"]), hour, minute, second, tzinfo=tz)
+        return guess
+
+    # ISO 8601 (with or without offset, "Z" included)
+    iso = text.replace("Z", "+00:00") if text.endswith("Z") else text
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        return parsed if parsed.tzinfo else _localize(parsed, tz)
+
+    # a trailing zone abbreviation is ours to read: "CST" depends on the source's zone
+    offset_minutes: int | None = None
+    core = text
+    zm = _TRAILING_ZONE.search(text)
+    if zm and zm.group(1) in _ZONE_ABBR:
+        abbr = zm.group(1)
+        offset_minutes = _cst_minutes(_zone_name(tz)) if abbr == "CST" else _ZONE_ABBR[abbr]
+        core = text[: zm.start()]
+
+    for fmt in _FORMATS:
+        try:
+            naive = datetime.strptime(core, fmt)
+        except ValueError:
+            continue
+        if offset_minutes is not None:
+            return naive.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+        return _localize(naive, tz)
+
+    # RFC 822 / 2822 (RSS)
+    tup = email.utils.parsedate_tz(core if offset_minutes is not None else text)
+    if tup is not None and tup[0] > 0:
+        base = datetime(*tup[:6])  # type: ignore[misc]
+        if offset_minutes is not None:
+            return base.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+        has_numeric_zone = re.search(r"[+-]\d{4}\s*$", text) is not None
+        named_utc = re.search(r"\b(GMT|UT|UTC)\b", text) is not None
+        if tup[9] is not None and (has_numeric_zone or tup[9] != 0 or named_utc):
+            return base.replace(tzinfo=timezone(timedelta(seconds=tup[9])))
+        return _localize(base, tz)
+
+    # last resort: feedparser's date handlers (W3C-DTF variants, Korean, Greek, ...); they
+    # read a zone-less time as UTC, which is the best that can be done here
+    import feedparser  # local: only needed for odd formats
+
+    st = feedparser.datetimes._parse_date(text)
+    if st is not None:
+        return datetime(*st[:6], tzinfo=UTC)
+    return None
+
+
+def parse_date(
+    value: str | int | float | time.struct_time | datetime | None,
+    tz: tzinfo | str | None = None,
+    now: datetime | None = None,
+) -> datetime | None:
+    """A timezone-aware publication time, or ``None``.
+
+    ``tz`` is the source's zone, used for times that name none; ``now`` rejects future dates
+    (more than ``FUTURE_SLACK`` ahead) and fixes the year of "MM月DD日 HH:MM".
+    """
+    zone = source_zone(tz) if isinstance(tz, str) or tz is None else tz
+    now = now or datetime.now(UTC)
+    if value is None or value == "":
+        return None
+    result: datetime | None
+    try:
+        if isinstance(value, datetime):
+            result = value if value.tzinfo else _localize(value, zone)
+        elif isinstance(value, time.struct_time):
+            result = datetime(*value[:6], tzinfo=UTC)
+        elif isinstance(value, bool):
+            return None
+        elif isinstance(value, int | float):
+            number = float(value)
+            if number > 1e11:
+                number /= 1000.0
+            result = datetime.fromtimestamp(number, UTC)
+        else:
+            result = _parse_inner(str(value), zone, now)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None
+    if result is None:
+        return None
+    if result > now + FUTURE_SLACK:
+        return None
+    if result.year < 1995:  # epoch zero, "0000-00-00" and friends
+        return None
+    return result
