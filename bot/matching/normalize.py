@@ -1,0 +1,202 @@
+"""Text normalisation with an offset map, and tokenisation.
+
+Both queries and headlines go through :func:`analyse`: Unicode NFKC, curly quotes and
+apostrophes made straight, casefold, and combining accents dropped from Latin letters only
+(Japanese kana keep their voicing marks: ``データ`` stays ``データ``).  The normalised text
+keeps a map back to the original offsets, so a match can be shown in the original text even
+when normalisation changed lengths (``ﬁ`` -> ``fi``, ``e`` + combining accent -> ``e``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["SEPARATORS", "Text", "analyse", "fold"]
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u02bc": "'", "\u00b4": "'", "\u0060": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+    }
+)
+
+#: Characters that may separate the words of a phrase ("low-altitude  economy").
+SEPARATORS = " \t\n\r\f\v\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
+    "\u2009\u200a\u202f\u205f\u3000-\u2010\u2011\u2012\u2013\u2014\u2015\u2212_"
+
+# Chinese, Japanese and Korean characters: matched as substrings, not whole words.
+_CJK_RANGES = (
+    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\ud7b0-\ud7ff\u3005\u3006\u3007"
+    "\U00020000-\U0003134f"
+)
+# Scripts whose words carry combining marks inside them (Indic, Thai, ...): part of words.
+_MARKED = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0900-\u0dff" \
+    "\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f"
+_TOKEN = re.compile(
+    rf"(?<![\w.])(?:[a-z]\.){{2,}}(?![^\W_])"  # dotted acronym: u.s., e.u.
+    rf"|[{_CJK_RANGES}]+"
+    rf"|(?:[^\W_{_CJK_RANGES}]|[{_MARKED}])+"
+)
+_IS_CJK = re.compile(rf"[{_CJK_RANGES}]")
+
+_latin_cache: dict[str, bool] = {}
+
+
+def _is_latin(ch: str) -> bool:
+    hit = _latin_cache.get(ch)
+    if hit is None:
+        hit = ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN ")
+        _latin_cache[ch] = hit
+    return hit
+
+
+def fold(text: str) -> str:
+    """The normalised form of ``text`` (no offset map): NFKC, quotes, casefold, accents."""
+    s = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
+    out = []
+    latin = False
+    for ch in unicodedata.normalize("NFD", s):
+        if unicodedata.combining(ch):
+            if latin:
+                continue
+        else:
+            latin = _is_latin(ch)
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+_joins_cache: dict[str, bool] = {}
+
+
+def _joins(ch: str) -> bool:
+    """True when ``ch`` may combine with the character before it under NFKC."""
+    hit = _joins_cache.get(ch)
+    if hit is None:
+        n = unicodedata.normalize("NFKC", ch)
+        hit = False
+        for c in (ch, n[:1]):
+            if c and (
+                unicodedata.combining(c)
+                or unicodedata.category(c).startswith("M")
+                or "\u1160" <= c <= "\u11ff"
+                or "\ud7b0" <= c <= "\ud7ff"
+            ):
+                hit = True
+        _joins_cache[ch] = hit
+    return hit
+
+
+# Characters whose folded form is not exactly one character, or that join the previous one:
+# a text holding any of them takes the slow path that builds an explicit offset map.
+_IRREGULAR: set[str] = set()
+
+
+class _Table(dict):
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        folded = fold(ch)
+        if len(folded) != 1 or _joins(ch):
+            _IRREGULAR.add(ch)
+        self[code] = folded
+        return folded
+
+
+_TABLE = _Table()
+
+
+def normalise(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """``(norm, starts, ends)``: norm[i] comes from text[starts[i]:ends[i]].
+
+    ``starts`` and ``ends`` are ``None`` when offsets are unchanged (the common case).
+    """
+    norm = text.translate(_TABLE)
+    if len(norm) == len(text) and _IRREGULAR.isdisjoint(text):
+        return norm, None, None
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i = 0
+    size = len(text)
+    while i < size:
+        j = i + 1
+        while j < size and _joins(text[j]):
+            j += 1
+        piece = _TABLE[ord(text[i])] if j == i + 1 else fold(text[i:j])
+        for ch in piece:
+            out.append(ch)
+            starts.append(i)
+            ends.append(j)
+        i = j
+    return "".join(out), starts, ends
+
+
+class Text:
+    """A normalised, tokenised text with a way back to the original offsets.
+
+    Tokens are maximal runs of letters and digits, or of CJK characters (a separate kind),
+    or dotted acronyms (``U.S.`` gives the token ``us``).
+    """
+
+    __slots__ = ("_pos", "cjk", "ends", "norm", "orig", "starts", "tend", "toks", "tstart")
+
+    def __init__(self, orig: str) -> None:
+        self.orig = orig
+        self.norm, self.starts, self.ends = normalise(orig)
+        toks: list[str] = []
+        tstart: list[int] = []
+        tend: list[int] = []
+        cjk: list[bool] = []
+        is_cjk = _IS_CJK.match
+        for m in _TOKEN.finditer(self.norm):
+            s = m.group()
+            a, b = m.span()
+            if s[-1] == ".":
+                s = s.replace(".", "")
+                c = False
+            else:
+                c = is_cjk(s) is not None
+            toks.append(s)
+            tstart.append(a)
+            tend.append(b)
+            cjk.append(c)
+        self.toks = toks
+        self.tstart = tstart
+        self.tend = tend
+        self.cjk = cjk
+        self._pos: dict[str, list[int]] | None = None
+
+    @property
+    def positions(self) -> dict[str, list[int]]:
+        """token -> indices where it occurs."""
+        pos = self._pos
+        if pos is None:
+            pos = {}
+            for i, t in enumerate(self.toks):
+                lst = pos.get(t)
+                if lst is None:
+                    pos[t] = [i]
+                else:
+                    lst.append(i)
+            self._pos = pos
+        return pos
+
+    def original_span(self, a: int, b: int) -> tuple[int, int]:
+        """The original offsets of the normalised span ``[a, b)``."""
+        if self.starts is None or self.ends is None:
+            return a, b
+        if a >= b:
+            o = self.starts[a] if a < len(self.starts) else len(self.orig)
+            return o, o
+        return self.starts[a], self.ends[b - 1]
+
+    def original(self, a: int, b: int) -> str:
+        oa, ob = self.original_span(a, b)
+        return self.orig[oa:ob]
+
+
+def analyse(text: str) -> Text:
+    return Text(text)

@@ -1,0 +1,394 @@
+"""The query language: parsing, terms, and matching one query against one headline."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .normalize import _QUOTES, _TOKEN, SEPARATORS, Text, analyse, fold
+
+__all__ = ["MAX_QUERY_LENGTH", "MAX_TERMS", "Match", "Query", "QueryError", "Term", "parse_query"]
+
+MAX_QUERY_LENGTH = 100
+MAX_TERMS = 10
+
+_ACRONYM = re.compile(r"[A-Z]{2,5}")
+_CJK_CHAR = re.compile(_TOKEN.pattern.split("|")[1][:-1])  # one CJK character
+_LEX = re.compile(r'(-?)"([^"]*)"|(\S+)')
+
+Span = tuple[int, int]
+
+
+class QueryError(ValueError):
+    """A query that cannot be followed; ``str(error)`` says why and gives an example."""
+
+
+def _variants(tok: str) -> tuple[str, ...]:
+    """Plural forms of a last word: eVTOL -> evtols, battery -> batteries, box -> boxes."""
+    out = [tok, tok + "s", tok + "es"]
+    if len(tok) > 1 and tok.endswith("y"):
+        out.append(tok[:-1] + "ies")
+    return tuple(out)
+
+
+_STEMS: dict[str, tuple[str, ...]] = {}
+
+
+def stems(tok: str) -> tuple[str, ...]:
+    """Every word whose plural forms include ``tok`` (the inverse of :func:`_variants`)."""
+    hit = _STEMS.get(tok)
+    if hit is None:
+        out = [tok]
+        if len(tok) > 1 and tok.endswith("s"):
+            out.append(tok[:-1])
+            if len(tok) > 2 and tok.endswith("es"):
+                out.append(tok[:-2])
+                if len(tok) > 3 and tok.endswith("ies"):
+                    out.append(tok[:-3] + "y")
+        hit = tuple(out)
+        if len(_STEMS) < 200_000:
+            _STEMS[tok] = hit
+    return hit
+
+
+def _is_sep(gap: str) -> bool:
+    return not gap.strip(SEPARATORS)
+
+
+class Term:
+    """One keyword, phrase or CJK string, compiled to a token pattern.
+
+    ``toks`` are the normalised tokens; ``gaps[j]`` is what must stand between token ``j-1``
+    and token ``j`` (``None``: any run of separators; a string: exactly that, e.g. ``&`` in
+    AT&T); ``prefix``/``suffix`` are symbols before the first / after the last token (``.NET``,
+    ``C++``), where no word boundary is checked.  ``acronym[j]`` marks words that must appear
+    in capitals.
+    """
+
+    __slots__ = (
+        "acronym", "cjk", "display", "exact", "gaps", "key", "plural", "prefix", "simple",
+        "suffix", "toks", "variants",
+    )
+
+    def __init__(self, display: str, exact: bool) -> None:
+        self.display = display
+        self.exact = exact
+        q = analyse(display)
+        norm = q.norm
+        if not q.toks:
+            raise ValueError("no words")
+        self.toks = tuple(q.toks)
+        self.cjk = tuple(q.cjk)
+        self.prefix = norm[: q.tstart[0]].strip(SEPARATORS)
+        self.suffix = norm[q.tend[-1]:].strip(SEPARATORS)
+        gaps: list[str | None] = [None]
+        for j in range(1, len(q.toks)):
+            gap = norm[q.tend[j - 1]: q.tstart[j]]
+            gaps.append(None if _is_sep(gap) else gap.strip(" "))
+        self.gaps = tuple(gaps)
+        acro = []
+        for j, c in enumerate(q.cjk):
+            word = unicodedata.normalize("NFKC", q.original(q.tstart[j], q.tend[j]))
+            acro.append(not c and _ACRONYM.fullmatch(word.replace(".", "")) is not None)
+        self.acronym = tuple(acro)
+        self.plural = not exact and not self.suffix and not self.cjk[-1]
+        self.variants = _variants(self.toks[-1]) if self.plural else (self.toks[-1],)
+        self.simple = (
+            not self.prefix and not self.suffix and not any(self.cjk)
+            and all(g is None for g in self.gaps)
+        )
+        parts = []
+        for j, t in enumerate(self.toks):
+            if j:
+                parts.append(" " if self.gaps[j] is None else self.gaps[j])
+            parts.append(t.upper() if self.acronym[j] else t)
+        body = self.prefix + "".join(parts) + self.suffix
+        self.key = f'"{body}"' if exact else body
+
+    @property
+    def index_key(self) -> str:
+        """What the index files this term under: all its words, or its first word."""
+        return " ".join(self.toks) if self.simple else self.toks[0]
+
+    def __repr__(self) -> str:
+        return f"Term({self.key!r})"
+
+    # -- matching ----------------------------------------------------------------------
+    def find(self, text: Text) -> list[Span]:
+        """Spans ``[a, b)`` of this term in ``text.norm`` (normalised offsets)."""
+        toks = text.toks
+        if not toks:
+            return []
+        out: list[Span] = []
+        if self.cjk[0]:
+            first = self.toks[0]
+            starts = [i for i, c in enumerate(text.cjk) if c and first in toks[i]]
+            if len(self.toks) == 1:
+                for i in starts:
+                    t = toks[i]
+                    k = t.find(first)
+                    while k >= 0:
+                        a = text.tstart[i] + k
+                        out.append((a, a + len(first)))
+                        k = t.find(first, k + 1)
+                return out
+        else:
+            pos = text.positions
+            first_forms = self.variants if len(self.toks) == 1 else (self.toks[0],)
+            starts = []
+            for f in first_forms:
+                starts.extend(pos.get(f, ()))
+        for i in starts:
+            span = self._match_at(text, i)
+            if span is not None:
+                out.append(span)
+        return out
+
+    def _match_at(self, text: Text, i: int) -> Span | None:
+        toks = text.toks
+        norm = text.norm
+        last = len(self.toks) - 1
+        if i + last >= len(toks):
+            return None
+        a = b = 0
+        for j, p in enumerate(self.toks):
+            k = i + j
+            t = toks[k]
+            if j:
+                gap = norm[text.tend[k - 1]: text.tstart[k]]
+                want = self.gaps[j]
+                if want is None:
+                    if not _is_sep(gap):
+                        return None
+                elif gap.strip(" ") != want:
+                    return None
+            ts, te = text.tstart[k], text.tend[k]
+            if self.cjk[j]:
+                if not text.cjk[k]:
+                    return None
+                if j == 0:  # followed by more: the run must end with it
+                    if not t.endswith(p):
+                        return None
+                    ts = te - len(p)
+                elif j == last:  # the run must start with it
+                    if not t.startswith(p):
+                        return None
+                    te = ts + len(p)
+                elif t != p:
+                    return None
+            else:
+                if text.cjk[k]:
+                    return None
+                stem_end = te
+                if j == last and self.plural:
+                    if t not in self.variants:
+                        return None
+                    # acronyms take a lowercase plural s only: EVs, not EVS or uses
+                    if t != p and self.acronym[j] and (
+                        t != p + "s" or text.original(te - 1, te) != "s"
+                    ):
+                        return None
+                    if t != p:
+                        stem_end = ts + len(p) if t.startswith(p) else te - 3
+                elif t != p:
+                    return None
+                if self.acronym[j]:
+                    word = text.original(ts, stem_end)
+                    if word != word.upper():
+                        return None
+            if j == 0:
+                a = ts
+            b = te
+        if self.prefix:
+            if norm[a - len(self.prefix): a] != self.prefix or a < len(self.prefix):
+                return None
+            a -= len(self.prefix)
+        if self.suffix:
+            if norm[b: b + len(self.suffix)] != self.suffix:
+                return None
+            b += len(self.suffix)
+        elif not self.cjk[last]:
+            possessive = norm[b: b + 2] == "'s" and not (
+                b + 2 < len(norm) and (norm[b + 2].isalnum())
+            )
+            if possessive:
+                if self.exact:
+                    return None
+                b += 2
+        return a, b
+
+
+def _merge(spans: Iterable[Span]) -> tuple[Span, ...]:
+    out: list[list[int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return tuple((a, b) for a, b in out)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Why a headline matched a query: the matched words' offsets in the ORIGINAL texts."""
+
+    query: Query
+    title_spans: tuple[Span, ...]
+    summary_spans: tuple[Span, ...]
+
+
+Hits = dict[str, tuple[list[Span], list[Span]]]  # term key -> (title spans, summary spans)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query.  ``text`` is the display form, ``key`` identifies the query."""
+
+    text: str
+    key: str
+    alternatives: tuple[tuple[Term, ...], ...] = field(repr=False, compare=False, default=())
+    excludes: tuple[Term, ...] = field(repr=False, compare=False, default=())
+
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        """Every distinct term, positive and excluded."""
+        seen: dict[str, Term] = {}
+        for alt in self.alternatives:
+            for t in alt:
+                seen.setdefault(t.key, t)
+        for t in self.excludes:
+            seen.setdefault(t.key, t)
+        return tuple(seen.values())
+
+    def find(self, title: str, summary: str = "") -> Match | None:
+        """The match of this query in a headline, or ``None``."""
+        tt, st = analyse(title), analyse(summary)
+        hits: Hits = {}
+        for term in self.terms:
+            a, b = term.find(tt), term.find(st)
+            if a or b:
+                hits[term.key] = (a, b)
+        return self.evaluate(hits, tt, st)
+
+    def evaluate(self, hits: Hits, title: Text, summary: Text) -> Match | None:
+        """The match given every term's hits (terms absent from ``hits`` did not match)."""
+        for t in self.excludes:
+            if t.key in hits:
+                return None
+        tspans: list[Span] = []
+        sspans: list[Span] = []
+        for alt in self.alternatives:
+            if all(t.key in hits for t in alt):
+                for t in alt:
+                    ta, sa = hits[t.key]
+                    tspans.extend(ta)
+                    sspans.extend(sa)
+        if not tspans and not sspans:
+            return None
+        return Match(
+            self,
+            _merge(title.original_span(a, b) for a, b in tspans),
+            _merge(summary.original_span(a, b) for a, b in sspans),
+        )
+
+
+# -- parsing -----------------------------------------------------------------------------
+_EXAMPLES = (
+    'for example: eVTOL, low altitude economy, "flying car", Nexperia -rumor, 华为 OR Huawei'
+)
+
+
+def _fail(reason: str) -> QueryError:
+    return QueryError(f"{reason}; {_EXAMPLES}")
+
+
+def _has_cjk(s: str) -> bool:
+    return _CJK_CHAR.search(fold(s)) is not None
+
+
+def _term(display: str, exact: bool) -> Term | None:
+    try:
+        return Term(display, exact)
+    except ValueError:
+        return None
+
+
+def parse_query(text: str) -> Query:
+    """Parse a query (see the module docs for the language); raises :class:`QueryError`."""
+    if not isinstance(text, str):
+        raise _fail("A query must be text")
+    raw = unicodedata.normalize("NFKC", text).translate(_QUOTES).strip()
+    if len(raw) > MAX_QUERY_LENGTH:
+        raise _fail(f"A query can be at most {MAX_QUERY_LENGTH} characters (this one has "
+                    f"{len(raw)})")
+    if raw.count('"') % 2:
+        raise _fail('Unbalanced quotes: close every "phrase" with a second "')
+    alternatives: list[list[tuple[Term, str]]] = [[]]
+    excludes: list[tuple[Term, str]] = []
+    words: list[str] = []  # pending bare Latin words: one phrase
+
+    def flush() -> None:
+        if words:
+            display = " ".join(words)
+            term = _term(display, False)
+            if term is not None:
+                alternatives[-1].append((term, display))
+            words.clear()
+
+    for m in _LEX.finditer(raw):
+        neg, quoted, bare = m.group(1), m.group(2), m.group(3)
+        if bare is None:
+            flush()
+            display = " ".join(quoted.split())
+            term = _term(display, True)
+            if term is not None:
+                shown = f'{neg}"{display}"'
+                (excludes if neg else alternatives[-1]).append((term, shown))
+        elif bare == "OR":
+            flush()
+            if not alternatives[-1]:
+                raise _fail("OR needs a keyword on both sides")
+            alternatives.append([])
+        elif bare.startswith("-") and len(bare) > 1 and not bare[1:].startswith("-"):
+            flush()
+            term = _term(bare[1:], False)
+            if term is not None:
+                excludes.append((term, bare))
+        elif _has_cjk(bare):
+            flush()
+            term = _term(bare, False)
+            if term is not None:
+                alternatives[-1].append((term, bare))
+        else:
+            words.append(bare)
+    flush()
+    if len(alternatives) > 1 and not alternatives[-1]:
+        raise _fail("OR needs a keyword on both sides")
+    positives = [t for alt in alternatives for t in alt]
+    if not positives:
+        if excludes:
+            raise _fail("A query needs at least one keyword that is not excluded (-word)")
+        raise _fail("The query is empty: give a keyword or a phrase")
+    count = len(positives) + len(excludes)
+    if count > MAX_TERMS:
+        raise _fail(f"A query can have at most {MAX_TERMS} keywords or phrases (this one has "
+                    f"{count})")
+    shown = " OR ".join(" ".join(d for _, d in alt) for alt in alternatives)
+    if excludes:
+        shown += " " + " ".join(d for _, d in excludes)
+    alt_keys = sorted({" ".join(sorted({t.key for t, _ in alt})) for alt in alternatives})
+    key = " OR ".join(alt_keys)
+    ex_keys = sorted({t.key for t, _ in excludes})
+    if ex_keys:
+        key += " " + " ".join("-" + k for k in ex_keys)
+    return Query(
+        text=shown,
+        key=key,
+        alternatives=tuple(tuple(t for t, _ in alt) for alt in alternatives),
+        excludes=tuple(t for t, _ in excludes),
+    )
+
+
+Finder = Callable[[Term, Text], list[Span]]
