@@ -1,0 +1,416 @@
+"""Rendering alerts, batches and /latest answers as Telegram HTML.
+
+Every piece of text that comes from a source (title, summary, source name, link, query text)
+is escaped with ``html.escape(..., quote=True)``; the only tags we emit are ``<a href>``,
+``<b>`` and ``<i>``, always opened and closed around whole, already-escaped segments.  So a
+message is valid HTML whatever the input, and cutting is done on *input text* (before
+escaping), never on the rendered HTML: no entity or tag is ever broken.
+
+Every rendered message is kept under Telegram's 4096-character limit both as raw HTML and
+as visible text (the raw length is always the larger one, so checking it is enough).
+
+Matches are duck-typed: anything with ``.query.text``, ``.title_spans`` and
+``.summary_spans`` (``bot.matching.Match``) works; ``plain_matches(queries)`` builds
+span-less ones from query texts when only ``Alert.queries`` is known.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from bot.models import Headline
+
+__all__ = [
+    "MAX_MESSAGE_CHARS",
+    "PlainMatch",
+    "QueryText",
+    "cut_text",
+    "html_to_plain",
+    "plain_matches",
+    "render_alert",
+    "render_batch",
+    "render_batch_parts",
+    "render_latest",
+    "split_plain",
+]
+
+MAX_MESSAGE_CHARS = 4096
+# Room kept below the hard limit, so a message never sits right at the edge.
+_LIMIT = MAX_MESSAGE_CHARS - 96
+
+_TITLE_CHARS = 300  # a title longer than this is cut (with "…") in every form
+_SOURCE_CHARS = 80
+_LINK_CHARS = 1500  # a longer link is not linked at all (it could not fit anyway)
+_QUERIES_CHARS = 300
+_ELLIPSIS = "…"
+_SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’)\]]*)(?=\s|$)|[。！？]")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryText:
+    """The part of a query the renderer needs: its display text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlainMatch:
+    """A match without spans: names the query, bolds nothing."""
+
+    query: QueryText
+    title_spans: tuple[tuple[int, int], ...] = ()
+    summary_spans: tuple[tuple[int, int], ...] = ()
+
+
+def plain_matches(queries: Iterable[str]) -> list[PlainMatch]:
+    return [PlainMatch(QueryText(q)) for q in queries]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _merge_spans(spans: Iterable[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """Clamp spans to ``[0, length)``, drop empty ones, merge overlapping/touching ones."""
+    clamped = sorted(
+        (max(0, int(s)), min(length, int(e))) for s, e in spans if min(length, e) > max(0, s)
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in clamped:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Escape ``text``, wrapping the (merged) spans in ``<b>``."""
+    out: list[str] = []
+    pos = 0
+    for start, end in _merge_spans(spans, len(text)):
+        out.append(_esc(text[pos:start]))
+        out.append(f"<b>{_esc(text[start:end])}</b>")
+        pos = end
+    out.append(_esc(text[pos:]))
+    return "".join(out)
+
+
+def cut_text(text: str, limit: int, *, sentence: bool = True) -> str:
+    """``text`` cut to at most ``limit`` characters (``"…"`` included when cut).
+
+    Prefers the end of a sentence (if that keeps at least half the budget), then a word
+    boundary (if that keeps at least half), else a hard cut.
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return _ELLIPSIS[:limit]
+    budget = limit - 1  # room for the ellipsis
+    window = text[: budget + 1]
+    if sentence:
+        ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= budget]
+        if ends and ends[-1] >= budget // 2:
+            end = ends[-1]
+            return text[:end] + (" " + _ELLIPSIS if end < budget else _ELLIPSIS)
+    space = window.rfind(" ")
+    if space >= budget // 2:
+        return text[:space].rstrip() + _ELLIPSIS
+    return text[:budget] + _ELLIPSIS
+
+
+def _normalise_with_spans(
+    text: str, spans: Iterable[tuple[int, int]]
+) -> tuple[str, list[tuple[int, int]]]:
+    """Collapse whitespace runs to one space (and strip) while mapping spans along."""
+    mapping: list[int] = []  # old index -> new index
+    out: list[str] = []
+    prev_space = True
+    for ch in text:
+        if ch.isspace():
+            if not prev_space:
+                out.append(" ")
+            prev_space = True
+        else:
+            out.append(ch)
+            prev_space = False
+        mapping.append(len(out))
+    mapping.append(len(out))
+    new = "".join(out)
+    stripped = new.rstrip()
+    new_spans: list[tuple[int, int]] = []
+    for s, e in spans:
+        s = max(0, min(len(text), int(s)))
+        e = max(0, min(len(text), int(e)))
+        if e <= s:
+            continue
+        # start maps to the position of the first char; end to after the last char
+        ns = mapping[s] - (0 if text[s].isspace() else 1)
+        ne = mapping[e - 1]
+        ns = max(0, ns)
+        if ne > ns:
+            new_spans.append((ns, min(ne, len(stripped))))
+    return stripped, new_spans
+
+
+def _cut_with_spans(
+    text: str, spans: Iterable[tuple[int, int]], limit: int, *, sentence: bool = True
+) -> str:
+    """Cut ``text`` like :func:`cut_text` and return escaped HTML with the spans bolded."""
+    norm, nspans = _normalise_with_spans(text, spans)
+    cut = cut_text(norm, limit, sentence=sentence)
+    if cut == norm:
+        return _highlight(norm, nspans)
+    # ``cut`` is a prefix of ``norm`` (possibly right-stripped) plus " …" or "…".
+    body = cut.removesuffix(_ELLIPSIS).rstrip()
+    tail = cut[len(body) :]
+    return _highlight(body, nspans) + _esc(tail)
+
+
+def _fmt_time(published: datetime | None, tz: tzinfo | None, *, short: bool = False) -> str:
+    if published is None:
+        return ""
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    local = published.astimezone(tz or UTC)
+    name = local.tzname() or "UTC"
+    if short:
+        return f"{local:%d %b %H:%M} {name}"
+    return f"{local:%Y-%m-%d %H:%M} {name}"
+
+
+def _safe_link(link: str) -> str | None:
+    link = link.strip()
+    if not link or len(link) > _LINK_CHARS:
+        return None
+    if not link.lower().startswith(("http://", "https://")):
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in link):
+        return None
+    return link
+
+
+def _title_html(headline: Headline, matches: Sequence[Any], limit: int) -> str:
+    spans = [span for m in matches for span in getattr(m, "title_spans", ())]
+    title = _cut_with_spans(headline.title or "(untitled)", spans, limit, sentence=False)
+    if not title:
+        title = _esc("(untitled)")
+    link = _safe_link(headline.link)
+    if link is None:
+        return title
+    return f'<a href="{_esc(link)}">{title}</a>'
+
+
+def _query_names(matches: Sequence[Any]) -> list[str]:
+    names: list[str] = []
+    for m in matches:
+        query = getattr(m, "query", None)
+        text = getattr(query, "text", None) if query is not None else None
+        if text is None and isinstance(m, str):
+            text = m
+        text = " ".join(text.split()) if isinstance(text, str) else ""
+        if text and text not in names:
+            names.append(text)
+    return names
+
+
+# --------------------------------------------------------------------------- alert
+
+
+def render_alert(
+    headline: Headline,
+    matches: Sequence[Any],
+    *,
+    summary_chars: int = 300,
+    tz: tzinfo | None = None,
+) -> str:
+    """The full alert for one headline, in Telegram HTML, under 4096 characters.
+
+    Layout::
+
+        <a href="link">Title with <b>matched</b> words</a>
+        <i>Source · 2024-05-01 14:03 UTC · paid</i>
+        Summary, cut at a sentence or word boundary…
+        https://link
+        Matched: eVTOL, "flying car"
+    """
+    for scale in (1.0, 0.5, 0.25, 0.1, 0.03):
+        text = _render_alert(headline, matches, summary_chars, tz, scale)
+        if len(text) <= _LIMIT:
+            return text
+    # Every part is capped, so the smallest scale always fits; this is a last resort.
+    return _esc(cut_text(headline.title or "(untitled)", 200, sentence=False))
+
+
+def _render_alert(
+    headline: Headline, matches: Sequence[Any], summary_chars: int, tz: tzinfo | None,
+    scale: float,
+) -> str:
+    lines = [_title_html(headline, matches, max(20, int(_TITLE_CHARS * scale)))]
+    meta = [_esc(cut_text(headline.source, max(10, int(_SOURCE_CHARS * scale)), sentence=False))]
+    when = _fmt_time(headline.published, tz)
+    if when:
+        meta.append(_esc(when))
+    if headline.paid:
+        meta.append("💰 paid")
+    lines.append("<i>" + " · ".join(m for m in meta if m) + "</i>")
+    if headline.summary.strip() and summary_chars > 0:
+        spans = [span for m in matches for span in getattr(m, "summary_spans", ())]
+        lines.append(
+            _cut_with_spans(headline.summary, spans, max(20, int(summary_chars * scale)))
+        )
+    link = _safe_link(headline.link)
+    if link is not None and scale >= 0.25:
+        lines.append(_esc(link))
+    names = _query_names(matches)
+    if names:
+        joined = cut_text(", ".join(names), max(20, int(_QUERIES_CHARS * scale)), sentence=False)
+        lines.append("Matched: " + _esc(joined))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def _batch_line(
+    headline: Headline, matches: Sequence[Any], tz: tzinfo | None, scale: float = 1.0
+) -> str:
+    parts = [
+        "• " + _title_html(headline, matches, max(20, int(_TITLE_CHARS * scale))),
+        " — " + _esc(cut_text(headline.source, max(10, int(_SOURCE_CHARS * scale)),
+                              sentence=False)),
+    ]
+    when = _fmt_time(headline.published, tz, short=True)
+    if when:
+        parts.append(", " + _esc(when))
+    if headline.paid:
+        parts.append(" 💰")
+    names = _query_names(matches)
+    if names:
+        joined = cut_text(", ".join(names), max(20, int(120 * scale)), sentence=False)
+        parts.append(" (" + _esc(joined) + ")")
+    return "".join(parts)
+
+
+def render_batch_parts(
+    items: Sequence[tuple[Headline, Sequence[Any]]],
+    *,
+    summary_chars: int = 300,
+    tz: tzinfo | None = None,
+) -> list[tuple[str, list[int]]]:
+    """Like :func:`render_batch`, also telling which items (indices) each message holds."""
+    if not items:
+        return []
+    if len(items) == 1:
+        headline, matches = items[0]
+        return [(render_alert(headline, matches, summary_chars=summary_chars, tz=tz), [0])]
+    lines = []
+    for headline, matches in items:
+        line = _batch_line(headline, matches, tz)
+        if len(line) > _LIMIT // 4:
+            line = _batch_line(headline, matches, tz, scale=0.25)
+        lines.append(line)
+    # Greedy packing; the heading names the count of the part and its position.
+    groups: list[list[int]] = [[]]
+    size = 0
+    budget = _LIMIT - 80  # heading room
+    for index, line in enumerate(lines):
+        extra = len(line) + 1
+        if groups[-1] and size + extra > budget:
+            groups.append([])
+            size = 0
+        groups[-1].append(index)
+        size += extra
+    out: list[tuple[str, list[int]]] = []
+    total = len(items)
+    for number, group in enumerate(groups, start=1):
+        heading = f"<b>{total} new headlines</b>"
+        if len(groups) > 1:
+            heading += f" ({number}/{len(groups)})"
+        out.append((heading + "\n" + "\n".join(lines[i] for i in group), group))
+    return out
+
+
+def render_batch(
+    items: Sequence[tuple[Headline, Sequence[Any]]],
+    *,
+    summary_chars: int = 300,
+    tz: tzinfo | None = None,
+) -> list[str]:
+    """Several headlines for one chat as a compact list, one line per headline.
+
+    Split at headline boundaries so every message stays under 4096 characters.  A single
+    headline keeps the full :func:`render_alert` form.
+    """
+    return [text for text, _ in render_batch_parts(items, summary_chars=summary_chars, tz=tz)]
+
+
+# --------------------------------------------------------------------------- /latest
+
+
+def render_latest(
+    headlines: Sequence[Headline], heading: str, *, tz: tzinfo | None = None
+) -> str:
+    """The /latest answer: a heading, then one numbered line per headline (as many as fit)."""
+    out = f"<b>{_esc(cut_text(heading, 200, sentence=False))}</b>"
+    for number, headline in enumerate(headlines, start=1):
+        line = f"\n{number}. " + _batch_line(headline, (), tz).removeprefix("• ")
+        if len(out) + len(line) > _LIMIT:
+            break
+        out += line
+    return out
+
+
+# --------------------------------------------------------------------------- plain text
+
+_A_TAG = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL | re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+
+
+def html_to_plain(text: str) -> str:
+    """Visible text of our HTML; a link whose text is not its URL becomes ``text (URL)``."""
+
+    def link(match: re.Match[str]) -> str:
+        url = html.unescape(match.group(1))
+        inner = html.unescape(_TAG.sub("", match.group(2)))
+        return inner if inner == url else f"{inner} ({url})"
+
+    pieces: list[str] = []
+    pos = 0
+    for match in _A_TAG.finditer(text):
+        pieces.append(html.unescape(_TAG.sub("", text[pos : match.start()])))
+        pieces.append(link(match))
+        pos = match.end()
+    pieces.append(html.unescape(_TAG.sub("", text[pos:])))
+    return "".join(pieces)
+
+
+def split_plain(text: str, limit: int = _LIMIT) -> list[str]:
+    """Split plain text into parts under ``limit`` characters, at line breaks when possible."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts
