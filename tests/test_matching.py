@@ -1,0 +1,311 @@
+"""Table-driven tests of the query language (issue 4), positive and negative."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching import Match, MatchIndex, Query, QueryError, fold, parse_query
+
+TENCENT = "Tencent’s Profit Rises 19% on Overseas Gaming and AI-Powered Ad Surge"
+US_RULE = "U.S. Formally Suspends Sweeping Export Control Rule for One Year After China Trade Talks"
+SUMMIT = (
+    "Caixin Summit: Design, Commercialization Key to China’s Low-Altitude Economy Taking Off, "
+    "Industry Insider Says"
+)
+EVTOL = "Investors Flock to Chinese eVTOLs Chasing Regulatory Green Lights"
+NEX_RUMOR = "Nexperia Denies Rumors of China-EU Deal to Resolve Dispute Over Control"
+NEX_POSS = "Nexperia’s Dutch Headquarters Rachets Up Feud"
+TAIWAN = "Taiwan Said Mainland and Thailand Talks Stall"
+
+# (query, title, summary, should match, bolded text in title or None)
+CASES = [
+    # whole words, case-insensitive, never inside another word
+    ("AI", TENCENT, "", True, "AI"),
+    ("AI", "Baidu Opens AI Cloud", "", True, "AI"),
+    ("AI", TAIWAN, "", False, None),
+    ("AI", "Mainland investors said", "Thailand, Taiwan", False, None),
+    ("ai", TAIWAN, "", False, None),
+    ("ai", "Baidu opens an ai cloud", "", True, "ai"),
+    ("Tencent", TENCENT, "", True, "Tencent’s"),
+    ("profit", TENCENT, "", True, "Profit"),
+    ("prof", TENCENT, "", False, None),
+    ("gaming", TENCENT, "", True, "Gaming"),
+    ("game", TENCENT, "", False, None),
+    # plural and possessive forms of the last word
+    ("eVTOL", EVTOL, "", True, "eVTOLs"),
+    ("evtol", "China’s eVTOL Makers Turn to Hybrid Power", "", True, "eVTOL"),
+    ("battery", "Solid-state batteries arrive", "", True, "batteries"),
+    ("batteries", "Solid-state batteries arrive", "", True, "batteries"),
+    ("box", "Set-top boxes are back", "", True, "boxes"),
+    ("Nexperia", NEX_POSS, "", True, "Nexperia’s"),
+    ("Nexperia", "Nexperia's unit", "", True, "Nexperia's"),
+    ("Nexperia", "Nexperian unit", "", False, None),
+    ("chip", "Chipmaker results", "", False, None),
+    ("chip", "Chips Act", "", True, "Chips"),
+    # acronyms: 2-5 capital letters match only in capitals
+    ("US", "let us talk", "", False, None),
+    ("US", "US and China", "", True, "US"),
+    ("US", US_RULE, "", True, "U.S."),
+    ("US", "the uses of AI", "", False, None),
+    ("US", "THE USES OF AI", "", False, None),
+    ("EU", NEX_RUMOR, "", True, "EU"),
+    ("EU", "Eu Yan Sang opens", "", False, None),
+    ("TSMC", "TSMC raises prices", "", True, "TSMC"),
+    ("TSMC", "tsmc raises prices", "", False, None),
+    ("DJI", "DJI drones banned", "", True, "DJI"),
+    ("EV", "EVs sell well", "", True, "EVs"),
+    ("EV", "EVS sell well", "", False, None),
+    ("AI", "Huawei’s Bold AI Bet", "", True, "AI"),
+    ("AI", "Pony AI's Debut", "", True, "AI's"),
+    # phrases: words in order, any separators of spaces / hyphens
+    ("low altitude economy", SUMMIT, "", True, "Low-Altitude Economy"),
+    ("low-altitude economy", SUMMIT, "", True, "Low-Altitude Economy"),
+    ("export control", US_RULE, "", True, "Export Control"),
+    ("export control", "New Export Controls on Chips", "", True, "Export Controls"),
+    ("export control", "Export Rule Control", "", False, None),
+    ("export control", "Control Export", "", False, None),
+    ("export control", "Record export. Control is key", "", False, None),
+    ("economy low altitude", SUMMIT, "", False, None),
+    ("flying car", "A flying  car  — finally", "", True, "flying  car"),
+    ("flying car", "flying–car", "", True, "flying–car"),
+    # exact phrases in quotes: no plural / possessive
+    ('"export control"', "New Export Controls on Chips", "", False, None),
+    ('"export control"', US_RULE, "", True, "Export Control"),
+    ('"eVTOL"', EVTOL, "", False, None),
+    ('"Nexperia"', NEX_POSS, "", False, None),
+    ('"Nexperia"', NEX_RUMOR, "", True, "Nexperia"),
+    # OR and exclusions
+    ('eVTOL OR "flying car"', EVTOL, "", True, "eVTOLs"),
+    ('eVTOL OR "flying car"', "The flying car is here", "", True, "flying car"),
+    ('eVTOL OR "flying car"', "Flying cars are here", "", False, None),
+    ("Nexperia -rumor", NEX_RUMOR, "", False, None),
+    ("Nexperia -rumor", "Nexperia Halts Wafer Supply", "", True, "Nexperia"),
+    ("Nexperia -rumor", "Nexperia Halts Wafer Supply", "A rumor says", False, None),
+    ('Nexperia -"wafer supply"', "Nexperia Halts Wafer Supply", "", False, None),
+    ("Tencent OR Baidu -Apple", "Tencent Says Talks With Apple", "", False, None),
+    ("Tencent OR Baidu -Apple", "Baidu Unveils Chip", "", True, "Baidu"),
+    # CJK substrings, mixed queries
+    ("华为", "华为发布新芯片", "", True, "华为"),
+    ("华为", "", "消息称华为将", True, None),
+    ("小米汽车", "小米汽车交付量创新高", "", True, "小米汽车"),
+    ("小米汽车", "小米手机", "", False, None),
+    ("华为 chip", "华为发布新芯片", "", False, None),
+    ("华为 chip", "华为 unveils a chip", "", True, "华为"),
+    ("华为 chip", "华为发布", "New chips coming", True, "华为"),
+    ("华为 OR Huawei", "Huawei’s Bold AI Bet", "", True, "Huawei’s"),
+    ("データ", "ﾃﾞｰﾀセンター", "", True, "ﾃﾞｰﾀ"),
+    ("テータ", "データセンター", "", False, None),
+    ("삼성", "삼성전자 실적", "", True, "삼성"),
+    # normalisation: NFKC, casefold, accents (Latin only), quotes
+    ("Huawéi", "Huawei Launches Phone", "", True, "Huawei"),
+    ("Huawei", "HUAWÉI LAUNCHES", "", True, "HUAWÉI"),
+    ("huawei", "Ｈｕａｗｅｉ Ｍａｔｅ", "", True, "Ｈｕａｗｅｉ"),
+    ("cafe", "Cafe\u0301 chains", "", True, "Cafe\u0301"),
+    ("straße", "STRASSE news", "", True, "STRASSE"),
+    ("fine tuning", "ﬁne-tuning models", "", True, "ﬁne-tuning"),
+    # symbol keywords: boundary checked only on the alphanumeric side
+    ("C++", "C++ 26 is out", "", True, "C++"),
+    ("C++", "C# and C are out", "", False, None),
+    (".NET", "ASP.NET Core 9", "", True, ".NET"),
+    (".NET", "the internet is down", "", False, None),
+    ("AT&T", "AT&T buys spectrum", "", True, "AT&T"),
+    ("AT&T", "at T-Mobile", "", False, None),
+    ("Node.js", "Node.js 22 released", "", True, "Node.js"),
+]
+
+
+@pytest.mark.parametrize(("query", "title", "summary", "expected", "bold"), CASES)
+def test_query_language(query: str, title: str, summary: str, expected: bool, bold: str | None):
+    m = parse_query(query).find(title, summary)
+    assert (m is not None) == expected, (query, title, summary)
+    if m is not None:
+        assert m.title_spans or m.summary_spans
+        if bold is not None:
+            assert bold in [title[a:b] for a, b in m.title_spans]
+
+
+@pytest.mark.parametrize(("query", "title", "summary", "expected", "bold"), CASES)
+def test_index_agrees_with_find(query, title, summary, expected, bold):
+    ix = MatchIndex()
+    q = parse_query(query)
+    ix.add(7, q)
+    ix.add(8, parse_query("zzzunrelated"))
+    got = ix.match(title, summary)
+    assert (7 in got) == expected
+    if expected:
+        assert got[7] == [q.find(title, summary)]
+    assert 8 not in got
+
+
+def test_spans_point_into_original_text_and_summary():
+    m = parse_query("AI").find(TENCENT, "Its AI ads grew; AI-Powered search too.")
+    assert m is not None
+    assert [TENCENT[a:b] for a, b in m.title_spans] == ["AI"]
+    assert m.summary_spans == ((4, 6), (17, 19))
+    title = "ﬁ ｅＶＴＯＬｓ and Cafe\u0301 AI"
+    m = parse_query("evtol OR AI").find(title)
+    assert [title[a:b] for a, b in m.title_spans] == ["ｅＶＴＯＬｓ", "AI"]
+
+
+def test_overlapping_terms_all_bolded():
+    m = parse_query("export OR export control OR control rule").find(US_RULE)
+    assert [US_RULE[a:b] for a, b in m.title_spans] == ["Export Control Rule"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ('""', "empty"),
+        ("!!! ???", "empty"),
+        ("-rumor", "not excluded"),
+        ('-rumor -"flying car"', "not excluded"),
+        ('"flying car', "Unbalanced"),
+        ('eVTOL "a" "b', "Unbalanced"),
+        ("a OR b OR c OR d OR e OR f OR g OR h OR i OR j OR k", "at most 10"),
+        ("华为 小米 比亚迪 蔚来 理想 小鹏 零跑 极氪 问界 腾讯 百度", "at most 10"),
+        ("x" * 101, "at most 100"),
+        ("eVTOL OR", "OR needs"),
+        ("OR eVTOL", "OR needs"),
+        ("a OR OR b", "OR needs"),
+    ],
+)
+def test_invalid_queries_are_refused_with_reason_and_example(text: str, reason: str):
+    with pytest.raises(QueryError) as info:
+        parse_query(text)
+    message = str(info.value)
+    assert reason in message
+    assert "for example" in message and "eVTOL" in message
+
+
+def test_limits_are_inclusive():
+    parse_query("a OR b OR c OR d OR e OR f OR g OR h OR i OR j")
+    parse_query("x" * 100)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("eVTOL", "evtol"),
+        ("Low  Altitude   Economy", "low altitude economy"),
+        ("low-altitude economy", "low altitude economy"),
+        ("Huawéi", "HUAWEI"),
+        ("Ｈｕａｗｅｉ", "huawei"),
+        ("eVTOL OR “flying car”", 'evtol OR "flying  car"'),
+        ("“flying car” OR eVTOL", 'eVTOL OR "flying car"'),
+        ("Nexperia -rumor", "-Rumor nexperia"),
+        ("华为 chip", "chip 华为"),
+    ],
+)
+def test_same_query_same_key(a: str, b: str):
+    assert parse_query(a).key == parse_query(b).key
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("US", "us"),
+        ("eVTOL", '"eVTOL"'),
+        ("export control", "control export"),
+        ("Nexperia -rumor", "Nexperia rumor"),
+        ("a b", "a OR b"),
+    ],
+)
+def test_different_queries_different_keys(a: str, b: str):
+    assert parse_query(a).key != parse_query(b).key
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("  eVTOL   OR  “flying   car” ", 'eVTOL OR "flying car"'),
+        ("Nexperia   -rumor", "Nexperia -rumor"),
+        ("-rumor Nexperia", "Nexperia -rumor"),
+        ("Low-Altitude  Economy", "Low-Altitude Economy"),
+        ("华为  chip", "华为 chip"),
+    ],
+)
+def test_canonical_text(text: str, shown: str):
+    q = parse_query(text)
+    assert q.text == shown
+    assert parse_query(q.text).key == q.key
+
+
+def test_fold():
+    assert fold("Huawéi") == "huawei"
+    assert fold("データ") == "データ"
+    assert fold("ﾃﾞｰﾀ") == "データ"
+    assert fold("Ｔｅｎｃｅｎｔ’s") == "tencent's"
+
+
+def test_query_is_frozen_and_comparable():
+    assert parse_query("eVTOL") == parse_query("eVTOL")
+    assert isinstance(parse_query("eVTOL"), Query)
+    with pytest.raises(AttributeError):
+        parse_query("eVTOL").text = "x"  # type: ignore[misc]
+
+
+def test_index_add_remove_move():
+    ix = MatchIndex()
+    ai, nex, lae = parse_query("AI"), parse_query("Nexperia -rumor"), parse_query(
+        "low altitude economy")
+    ix.add(1, ai)
+    ix.add(1, nex)
+    ix.add(2, ai)
+    ix.add(2, parse_query("ai"))  # a different query (no acronym rule)
+    ix.add(3, lae)
+    ix.add(3, lae)  # idempotent
+    assert len(ix) == 5
+    assert set(ix.match(TENCENT)) == {1, 2}
+    assert len(ix.match(TENCENT)[2]) == 2
+    ix.remove(2, ai.key)
+    assert len(ix) == 4
+    assert [m.query.text for m in ix.match(TENCENT)[2]] == ["ai"]
+    ix.remove(2, "no such key")
+    ix.remove(99, ai.key)
+    ix.move_chat(3, -1003)
+    assert set(ix.match(SUMMIT)) == {-1003}
+    ix.remove_chat(1)
+    assert len(ix) == 2
+    assert set(ix.match(TENCENT)) == {2}
+    assert ix.match("Nexperia Halts Supply") == {}
+    ix.remove_chat(2)
+    ix.remove_chat(-1003)
+    assert len(ix) == 0
+    assert ix.match(TENCENT + " " + SUMMIT) == {}
+    # nothing is left behind in the dictionaries after everything is removed
+    assert not ix._terms and not ix._grams and not ix._prefixes and not ix._queries
+
+
+def test_index_keeps_each_chats_own_display_text():
+    ix = MatchIndex()
+    ix.add(1, parse_query("huawei"))
+    ix.add(2, parse_query("Huawei"))
+    got = ix.match("Huawei’s Bold AI Bet")
+    assert got[1][0].query.text == "huawei"
+    assert got[2][0].query.text == "Huawei"
+    assert isinstance(got[2][0], Match)
+
+
+def test_index_move_chat_merges_into_existing():
+    ix = MatchIndex()
+    ix.add(1, parse_query("AI"))
+    ix.add(2, parse_query("AI"))
+    ix.add(2, parse_query("eVTOL"))
+    ix.move_chat(1, 2)
+    assert len(ix) == 2
+    assert set(ix.match(TENCENT)) == {2}
+
+
+def test_cjk_lengths_and_phrases_in_index():
+    ix = MatchIndex()
+    ix.add(1, parse_query("小米汽车"))
+    ix.add(2, parse_query("小米"))
+    ix.add(3, parse_query("low altitude"))
+    ix.add(4, parse_query("low altitude economy"))
+    ix.add(5, parse_query("economy"))
+    assert set(ix.match("小米汽车交付")) == {1, 2}
+    assert set(ix.match(SUMMIT)) == {3, 4, 5}
+    ix.remove(1, parse_query("小米汽车").key)
+    assert set(ix.match("小米汽车交付")) == {2}
