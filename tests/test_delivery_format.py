@@ -24,6 +24,7 @@ from bot.delivery.format import (
     render_batch_parts,
     render_latest,
     split_plain,
+    utf16_len,
 )
 from bot.models import Headline
 
@@ -287,3 +288,26 @@ def test_any_text_renders_valid_html_with_title_intact(title, summary, query, da
     if norm_title and len(norm_title) <= 300:
         assert norm_title in plain
     assert html.escape(norm_title[:1]) in out
+
+
+@settings(max_examples=50, deadline=None)
+@given(titles=st.lists(text_strategy, min_size=2, max_size=40))
+def test_any_batch_splits_under_limit_in_utf16(titles):
+    items = [(headline(title=t, id=str(i)), [match(t)]) for i, t in enumerate(titles)]
+    parts = render_batch_parts(items)
+    assert sorted(i for _, ix in parts for i in ix) == list(range(len(titles)))
+    for text, _ in parts:
+        assert utf16_len(text) < MAX_MESSAGE_CHARS
+        visible(text)
+
+
+def test_astral_batch_counts_utf16():
+    title = "😀" * 290
+    items = [(headline(title=title, id=str(i)), []) for i in range(30)]
+    parts = render_batch(items)
+    assert len(parts) > 2
+    for text in parts:
+        assert utf16_len(text) < MAX_MESSAGE_CHARS
+        if fake_visible_text is not None:
+            assert utf16_len(fake_visible_text(text)) <= MAX_MESSAGE_CHARS
+    assert all(utf16_len(p) <= 100 for p in split_plain("😀" * 500, 100))

@@ -7,7 +7,8 @@ message is valid HTML whatever the input, and cutting is done on *input text* (b
 escaping), never on the rendered HTML: no entity or tag is ever broken.
 
 Every rendered message is kept under Telegram's 4096-character limit both as raw HTML and
-as visible text (the raw length is always the larger one, so checking it is enough).
+as visible text (the raw length is always the larger one, so checking it is enough),
+counted in UTF-16 code units as Telegram counts them.
 
 Matches are duck-typed: anything with ``.query.text``, ``.title_spans`` and
 ``.summary_spans`` (``bot.matching.Match``) works; ``plain_matches(queries)`` builds
@@ -37,6 +38,7 @@ __all__ = [
     "render_batch_parts",
     "render_latest",
     "split_plain",
+    "utf16_len",
 ]
 
 MAX_MESSAGE_CHARS = 4096
@@ -72,6 +74,21 @@ def plain_matches(queries: Iterable[str]) -> list[PlainMatch]:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _utf16_prefix(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` of at most ``limit`` UTF-16 units (at least 1 char)."""
+    size = 0
+    for index, ch in enumerate(text):
+        size += 2 if ord(ch) > 0xFFFF else 1
+        if size > limit:
+            return text[: max(1, index)]
+    return text
 
 
 def _esc(text: str) -> str:
@@ -245,7 +262,7 @@ def render_alert(
     """
     for scale in (1.0, 0.5, 0.25, 0.1, 0.03):
         text = _render_alert(headline, matches, summary_chars, tz, scale)
-        if len(text) <= _LIMIT:
+        if utf16_len(text) <= _LIMIT:
             return text
     # Every part is capped, so the smallest scale always fits; this is a last resort.
     return _esc(cut_text(headline.title or "(untitled)", 200, sentence=False))
@@ -316,7 +333,7 @@ def render_batch_parts(
     lines = []
     for headline, matches in items:
         line = _batch_line(headline, matches, tz)
-        if len(line) > _LIMIT // 4:
+        if utf16_len(line) > _LIMIT // 4:
             line = _batch_line(headline, matches, tz, scale=0.25)
         lines.append(line)
     # Greedy packing; the heading names the count of the part and its position.
@@ -324,7 +341,7 @@ def render_batch_parts(
     size = 0
     budget = _LIMIT - 80  # heading room
     for index, line in enumerate(lines):
-        extra = len(line) + 1
+        extra = utf16_len(line) + 1
         if groups[-1] and size + extra > budget:
             groups.append([])
             size = 0
@@ -364,7 +381,7 @@ def render_latest(
     out = f"<b>{_esc(cut_text(heading, 200, sentence=False))}</b>"
     for number, headline in enumerate(headlines, start=1):
         line = f"\n{number}. " + _batch_line(headline, (), tz).removeprefix("• ")
-        if len(out) + len(line) > _LIMIT:
+        if utf16_len(out) + utf16_len(line) > _LIMIT:
             break
         out += line
     return out
@@ -399,14 +416,15 @@ def split_plain(text: str, limit: int = _LIMIT) -> list[str]:
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
+        while utf16_len(line) > limit:
             if current:
                 parts.append(current)
                 current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
+            head = _utf16_prefix(line, limit)
+            parts.append(head)
+            line = line[len(head) :]
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if utf16_len(candidate) > limit:
             parts.append(current)
             current = line
         else:
