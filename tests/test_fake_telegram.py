@@ -24,11 +24,13 @@ from telegram.error import (
     RetryAfter,
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.helpers import escape_markdown
 
 from tests.fakes.telegram import (
     EntityParseError,
     FakeTelegram,
     parse_html,
+    parse_markdown_v2,
     utf16_len,
     visible_text,
 )
@@ -382,3 +384,95 @@ def test_parse_html_entities_and_errors() -> None:
         parse_html("<b>x</i>")
     with pytest.raises(EntityParseError, match="tg-spoiler"):
         parse_html('<span class="x">y</span>')
+
+
+def test_parse_markdown_v2() -> None:
+    source = "*bold* _it_ __u__ ~s~ ||sp|| [link](https://x.y/a\\)b) `c\\`` end\\."
+    text, entities = parse_markdown_v2(source)
+    assert text == "bold it u s sp link c` end."
+    assert [e["type"] for e in entities] == [
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "text_link",
+        "code",
+    ]
+    assert entities[5]["url"] == "https://x.y/a)b"
+    text, entities = parse_markdown_v2("```python\nx = 1\n```")
+    assert (text, entities[0]["language"]) == ("x = 1", "python")
+    with pytest.raises(EntityParseError, match=r"Character '\.' is reserved"):
+        parse_markdown_v2("Version 2.0")
+    with pytest.raises(EntityParseError, match="Can't find end of Bold entity at byte offset 0"):
+        parse_markdown_v2("*open")
+
+
+async def test_markdown_v2_over_the_wire(fake: FakeTelegram, bot: telegram.Bot) -> None:
+    fake.add_chat(USER)
+    title = "Nexperia's Q3 (2025): +12% [est.]!"
+    msg = await bot.send_message(
+        USER, f"*{escape_markdown(title, version=2)}*", parse_mode="MarkdownV2"
+    )
+    assert msg.text == title and msg.entities[0].type == "bold"
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
+        await bot.send_message(USER, title, parse_mode="MarkdownV2")
+
+
+def test_second_get_updates_terminates_the_first(fake: FakeTelegram) -> None:
+    first: list = []
+    poller = threading.Thread(target=lambda: first.append(_raw(fake, "getUpdates", {"timeout": 5})))
+    poller.start()
+    time.sleep(0.2)
+    assert _raw(fake, "getUpdates", {"timeout": 0}) == (200, {"ok": True, "result": []})
+    poller.join(5)
+    [(status, body)] = first
+    assert status == 409 and body["description"].startswith("Conflict: terminated by other")
+
+
+async def test_chat_and_member_methods(fake: FakeTelegram, bot: telegram.Bot) -> None:
+    fake.push_message(GROUP, "hi", chat_type="group", user_id=USER, chat_title="Readers")
+    chat = await bot.get_chat(GROUP)
+    assert (chat.id, chat.type, chat.title) == (GROUP, "group", "Readers")
+    member = await bot.get_chat_member(GROUP, USER)
+    assert member.status == "creator" and member.user.id == USER
+    assert (await bot.get_chat_member(GROUP, fake.bot_id)).status == "member"
+    [owner] = await bot.get_chat_administrators(GROUP)
+    assert owner.user.id == USER
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.get_chat(424242)
+
+    assert await bot.set_my_commands([("follow", "Follow a keyword")], language_code="de")
+    assert fake.commands == [] and fake.commands_for(language_code="de")[0]["command"] == "follow"
+    assert [c.command for c in await bot.get_my_commands(language_code="de")] == ["follow"]
+    assert await bot.delete_my_commands(language_code="de")
+    assert await bot.get_my_commands(language_code="de") == ()
+
+    assert await bot.set_webhook("https://example.com/hook")
+    assert (await bot.get_webhook_info()).url == "https://example.com/hook"
+    with pytest.raises(telegram.error.Conflict):
+        await bot.get_updates()
+    assert await bot.delete_webhook()
+    assert (await bot.get_webhook_info()).url == ""
+
+
+async def test_edit_and_callback_errors(fake: FakeTelegram, bot: telegram.Bot) -> None:
+    fake.add_chat(USER)
+    msg = await bot.send_message(USER, "v1")
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
+        await bot.edit_message_text("v2", chat_id=USER, message_id=msg.message_id + 50)
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_text("v1", chat_id=USER, message_id=msg.message_id)
+    edited = await bot.edit_message_text("v2", chat_id=USER, message_id=msg.message_id)
+    assert edited.text == "v2" and edited.edit_date is not None
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="x")]])
+    edited = await bot.edit_message_reply_markup(USER, msg.message_id, reply_markup=markup)
+    assert edited.reply_markup == markup
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bot.answer_callback_query("no-such-query")
+    too_big = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="x" * 65)]])
+    with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
+        await bot.send_message(USER, "buttons", reply_markup=too_big)
+    with pytest.raises(ValueError, match="sent no message"):
+        fake.push_callback(USER, 999, "x")
+    assert [e.method for e in fake.edits] == ["editMessageText", "editMessageReplyMarkup"]

@@ -39,6 +39,7 @@ __all__ = [
     "FakeTelegram",
     "SentMessage",
     "parse_html",
+    "parse_markdown_v2",
     "utf16_len",
     "visible_text",
 ]
@@ -313,28 +314,149 @@ def visible_text(html: str) -> str:
 
 
 _MDV2_SPECIAL = "_*[]()~`>#+-=|{}.!"
+_MDV2_MARKERS = {
+    "*": "bold",
+    "_": "italic",
+    "__": "underline",
+    "~": "strikethrough",
+    "||": "spoiler",
+}
+_MDV2_NAMES = {
+    "bold": "Bold",
+    "italic": "Italic",
+    "underline": "Underline",
+    "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler",
+    "text_link": "TextUrl",
+    "code": "Code",
+    "pre": "Pre",
+}
 
 
-def _markdown_v2_visible(text: str) -> str:
-    """Approximate visible text for MarkdownV2: unescape, drop formatting markers.
+def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """Parse ``text`` as ``parse_mode=MarkdownV2``: (visible text, entities).
 
-    Not a full MarkdownV2 parser: it only rejects a reserved character that is escaped
-    nowhere (the most common mistake), so length checks are approximately right.
+    Covers bold, italic, underline, strikethrough, spoiler, inline links, inline code, pre
+    blocks, ``\\`` escapes and ``>`` quotes at line start (kept as text, no entity).  Raises
+    :class:`EntityParseError` for an unescaped reserved character ("Character '.' is reserved
+    and must be escaped with the preceding '\\'") or an unclosed entity ("Can't find end of
+    Bold entity at byte offset N").
     """
     out: list[str] = []
+    cur16 = 0
+    stack: list[tuple[str, int, int]] = []  # (marker, start16, index)
+    entities: list[dict[str, Any]] = []
+    n = len(text)
     i = 0
-    while i < len(text):
+
+    def emit(chars: str) -> None:
+        nonlocal cur16
+        out.append(chars)
+        cur16 += utf16_len(chars)
+
+    while i < n:
         ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
-            out.append(text[i + 1])
+        if ch == "\\":
+            if i + 1 >= n:
+                raise EntityParseError(
+                    "Character '\\' is reserved and must be escaped with the preceding '\\'"
+                )
+            emit(text[i + 1])
             i += 2
             continue
-        if ch in "*_~|`":
+        if ch == "`":
+            fence = "```" if text.startswith("```", i) else "`"
+            body_start = i + len(fence)
+            j = body_start
+            while j < n and not text.startswith(fence, j):
+                j += 2 if text[j] == "\\" else 1
+            if j >= n:
+                kind = "pre" if fence == "```" else "code"
+                raise EntityParseError(
+                    f"Can't find end of {_MDV2_NAMES[kind]} entity at byte offset "
+                    f"{_byte_offset(text, i)}"
+                )
+            body = re.sub(r"\\(.)", r"\1", text[body_start:j], flags=re.S)
+            entity: dict[str, Any] = {"type": "code"}
+            if fence == "```":
+                entity = {"type": "pre"}
+                first, sep, rest = body.partition("\n")
+                if sep and first and " " not in first:
+                    entity["language"] = first
+                    body = rest
+            start = cur16
+            emit(body)
+            if cur16 > start:
+                entities.append({**entity, "offset": start, "length": cur16 - start})
+            i = j + len(fence)
+            continue
+        marker = None
+        if ch == "_":
+            marker = "__" if text.startswith("__", i) else "_"
+        elif ch in "*~":
+            marker = ch
+        elif ch == "|" and text.startswith("||", i):
+            marker = "||"
+        if marker is not None:
+            if stack and stack[-1][0] == marker:
+                _, start, _ = stack.pop()
+                if cur16 > start:
+                    entities.append(
+                        {"type": _MDV2_MARKERS[marker], "offset": start, "length": cur16 - start}
+                    )
+            else:
+                stack.append((marker, cur16, i))
+            i += len(marker)
+            continue
+        if ch == "[":
+            stack.append(("[", cur16, i))
             i += 1
             continue
-        out.append(ch)
+        if ch == "]" and stack and stack[-1][0] == "[":
+            _, start, _ = stack.pop()
+            if not text.startswith("(", i + 1):
+                raise EntityParseError(
+                    "Character ']' is reserved and must be escaped with the preceding '\\'"
+                )
+            j = i + 2
+            url_chars: list[str] = []
+            while j < n and text[j] != ")":
+                if text[j] == "\\" and j + 1 < n:
+                    j += 1
+                url_chars.append(text[j])
+                j += 1
+            if j >= n:
+                raise EntityParseError(
+                    f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}"
+                )
+            if cur16 > start:
+                entities.append(
+                    {
+                        "type": "text_link",
+                        "url": "".join(url_chars),
+                        "offset": start,
+                        "length": cur16 - start,
+                    }
+                )
+            i = j + 1
+            continue
+        if ch == ">" and (i == 0 or text[i - 1] == "\n"):
+            i += 1  # a quote line: accepted, no entity recorded
+            continue
+        if ch in _MDV2_SPECIAL:
+            raise EntityParseError(
+                f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
+            )
+        emit(ch)
         i += 1
-    return "".join(out).strip()
+    if stack:
+        marker, _, index = stack[-1]
+        kind = "text_link" if marker == "[" else _MDV2_MARKERS[marker]
+        raise EntityParseError(
+            f"Can't find end of {_MDV2_NAMES[kind]} entity at byte offset "
+            f"{_byte_offset(text, index)}"
+        )
+    return _trim("".join(out), entities)
 
 
 # --------------------------------------------------------------------------------------
@@ -793,9 +915,7 @@ class FakeTelegram:
         if chat_type not in ("private", "group", "supergroup", "channel"):
             raise ValueError(f"unknown chat_type {chat_type!r}")
         if user_id is None:
-            if chat_type != "private":
-                raise ValueError("user_id is required for a group message")
-            user_id = chat_id
+            user_id = abs(chat_id)  # a group's default member: a stable positive id
         user: dict[str, Any] = {
             "id": user_id,
             "is_bot": False,
@@ -1155,8 +1275,13 @@ class FakeTelegram:
                 visible, parsed = parse_html(text)
             except EntityParseError as err:
                 raise ApiError(400, f"Bad Request: can't parse entities: {err.reason}") from None
-        elif mode.lower() in ("markdownv2", "markdown"):
-            visible, parsed = _markdown_v2_visible(text), []
+        elif mode.lower() == "markdownv2":
+            try:
+                visible, parsed = parse_markdown_v2(text)
+            except EntityParseError as err:
+                raise ApiError(400, f"Bad Request: can't parse entities: {err.reason}") from None
+        elif mode.lower() == "markdown":  # legacy Markdown: accepted without checking
+            visible, parsed = re.sub(r"[*_`\[\]]", "", text).strip(), []
         else:
             raise ApiError(400, f"Bad Request: unsupported parse_mode {mode}")
         if not visible.strip():
