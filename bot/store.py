@@ -241,6 +241,7 @@ class Store:
         self.path = path
         self.retention = retention
         self.compact_every = max(1, compact_every)
+        self._compact_at = self.compact_every
         self._clock = clock
         self._lock_fd: int | None = None
         self._journal_fd: int | None = None
@@ -333,6 +334,13 @@ class Store:
         migrated_from: int | None = None
         if snap.exists():
             snap_seq, migrated_from = self._load_snapshot(snap)
+        elif journal.exists() and journal.stat().st_size > 0:
+            # a new store writes its snapshot before its first journal line: this journal is
+            # either foreign or lost its snapshot; either way, do not touch it
+            raise StoreCorruptError(
+                f"{journal} exists but {snap} does not; refusing to open the store (files left "
+                "untouched). Restore the snapshot or move the journal away."
+            )
         self._seq = snap_seq
         replayed, good_end, torn = self._replay(journal, snap_seq)
         fresh = not snap.exists()
@@ -553,8 +561,13 @@ class Store:
             raise StoreError(f"cannot write the journal in {self.path}: {exc}") from exc
         self._seq = seq
         self._journal_records += 1
-        if self._journal_records >= self.compact_every:
-            self.compact()
+        if self._journal_records >= self._compact_at:
+            try:
+                self.compact()
+            except (OSError, StoreError):
+                # the write above is durable; a failed compaction only delays the next one
+                log.exception("store %s: compaction failed; will retry later", self.path)
+                self._compact_at = self._journal_records + self.compact_every
 
     def compact(self) -> None:
         """Write the whole state as a TinyDB snapshot, then empty the journal."""
@@ -590,6 +603,7 @@ class Store:
         os.ftruncate(self._journal_fd, 0)
         os.fsync(self._journal_fd)
         self._journal_records = 0
+        self._compact_at = self.compact_every
 
     # ------------------------------------------------------------------ applying operations
 

@@ -588,3 +588,36 @@ def test_context_manager(store_dir: Path) -> None:
         s.add_subscription(1, "a")
     with Store.open(store_dir) as s:
         assert s.subscriptions(1) == ["a"]
+
+
+def test_journal_without_snapshot_refused_and_untouched(store_dir: Path) -> None:
+    store_dir.mkdir()
+    journal = store_dir / JOURNAL_NAME
+    journal.write_bytes(b"someone else's log line\n")
+    with pytest.raises(StoreCorruptError, match="does not"):
+        Store.open(store_dir)
+    assert journal.read_bytes() == b"someone else's log line\n"
+    assert not (store_dir / SNAPSHOT_NAME).exists()
+
+
+def test_failed_compaction_does_not_fail_the_durable_write(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import bot.store as store_mod
+
+    s = Store.open(store_dir, compact_every=3)
+    real = store_mod._atomic_write
+
+    def full_disk(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_mod, "_atomic_write", full_disk)
+    for i in range(5):
+        assert s.add_subscription(1, f"q{i}") is True  # no exception: each write is durable
+    assert "compaction failed" in caplog.text
+    monkeypatch.setattr(store_mod, "_atomic_write", real)
+    s = crash_reopen(s)
+    try:
+        assert s.subscriptions(1) == [f"q{i}" for i in range(5)]
+    finally:
+        s.close()
