@@ -1,0 +1,493 @@
+"""Deliverer: drains the store's outbox to Telegram, fairly, batched, and never twice.
+
+Life of an alert (states are the store's): ``pending`` -> ``mark_sending`` just before the
+send -> ``mark_sent`` once Telegram confirmed it.  If the process dies in between, the store
+drops the alert as "outcome unknown" on the next open (never resent: Telegram may have it).
+
+One drain (:meth:`Deliverer.deliver_pending`):
+
+* takes every pending alert, grouped per chat (oldest first);
+* drops alerts of unknown/inactive chats (``"inactive"``), alerts older than ``max_age``
+  (``"expired"``) and alerts whose headline is gone (``"missing"``);
+* renders one alert with :func:`render_alert` and several with :func:`render_batch` (one
+  compact list, split at headline boundaries under 4096 characters);
+* sends with a bounded pool of workers over a round-robin queue of chats: a worker takes the
+  next chat, sends *one* message for it and puts the chat back at the end of the queue if it
+  has more.  A chat with a long backlog therefore never holds up the others; the
+  :class:`~bot.delivery.pacing.Pacer` does all the timing (sends carry
+  ``rate_limit_args=BULK`` so command replies overtake them).
+
+Errors, per message:
+
+* ``RetryAfter`` (the Pacer gave up retrying): release back to ``pending``; retried in the
+  next drain, which is scheduled for after ``retry_after``.
+* ``ChatMigrated``: release, ``store.migrate_chat(old, new)``, ``on_migrated(old, new)`` and
+  deliver to the new id in the same drain.
+* ``Forbidden`` (blocked, kicked, deactivated) and ``BadRequest`` "chat not found": the chat
+  is set inactive, its alerts are dropped (``"blocked"`` / ``"chat_not_found"``) and
+  ``on_gone(chat_id)`` is called.
+* ``BadRequest`` "can't parse entities": resent as plain text (:func:`html_to_plain`).
+* ``BadRequest`` "message is too long" (should never happen; logged as an error): resent
+  split, one alert per message, or as plain-text parts.
+* Any other ``BadRequest``: the alerts are dropped (``"rejected"``) and logged.
+* ``TimedOut`` while waiting for the answer: the outcome is unknown, so the alerts are
+  dropped as ``"unknown_outcome"`` (not resent: Telegram may already show it) and logged.
+  A connect or pool timeout means nothing left the machine: handled as a network error.
+* Other ``NetworkError`` (connection refused or reset): retried after 0.5 s, 1 s, 2 s; then
+  released back to ``pending`` for the next drain.
+* Any other error: released and logged.
+
+Sync or async ``on_migrated(old_id, new_id)`` / ``on_gone(chat_id)`` callbacks are both fine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.delivery.format import (
+    PlainMatch,
+    QueryText,
+    html_to_plain,
+    render_batch_parts,
+    split_plain,
+)
+from bot.delivery.pacing import BULK, retry_after_seconds
+from bot.models import Alert, Headline, utcnow
+
+__all__ = ["Deliverer", "DeliveryReport"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeliveryReport:
+    """What one drain did."""
+
+    chats: int = 0  # chats that had pending alerts
+    messages_sent: int = 0  # messages Telegram confirmed
+    alerts_delivered: int = 0  # alerts marked sent
+    batched_saved: int = 0  # messages saved by batching (alerts delivered - messages used)
+    released: int = 0  # alerts put back to pending for a later drain
+    migrated: int = 0  # chats moved to a new id
+    gone: int = 0  # chats set inactive (blocked, kicked, not found)
+    plain_resends: int = 0  # messages resent as plain text after an entity error
+    dropped: Counter[str] = field(default_factory=Counter)  # alerts, by reason
+    errors: Counter[str] = field(default_factory=Counter)  # Telegram/network errors, by kind
+
+    def merge(self, other: DeliveryReport) -> None:
+        for name in ("chats", "messages_sent", "alerts_delivered", "batched_saved",
+                     "released", "migrated", "gone", "plain_resends"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.dropped.update(other.dropped)
+        self.errors.update(other.errors)
+
+
+@dataclass
+class _Part:
+    alerts: list[Alert]
+    texts: list[str]  # usually one; several after a split
+    html: bool = True
+    preview: bool = True  # a single alert may show the article preview; batches do not
+
+
+@dataclass
+class _ChatWork:
+    chat_id: int
+    alerts: list[Alert]
+    parts: deque[_Part] | None = None  # built on the chat's first turn
+    migrations: int = 0
+
+
+def _is_connect_failure(exc: BaseException) -> bool:
+    """True when ``exc`` surely happened before the request reached the server."""
+    cause = exc.__cause__
+    return isinstance(cause, (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError))
+
+
+class Deliverer:
+    """Drains the outbox; see the module docstring.
+
+    Wire it in ``post_init``: ``deliverer = Deliverer(app.bot, store, ...)``,
+    ``asyncio.create_task(deliverer.run())``, call ``deliverer.wake()`` whenever alerts were
+    enqueued, and ``await deliverer.stop()`` in ``post_stop``/``post_shutdown``.
+    """
+
+    def __init__(
+        self,
+        bot: Any,
+        store: Any,
+        *,
+        max_age: timedelta = timedelta(hours=24),
+        summary_chars: int = 300,
+        on_migrated: Callable[[int, int], Any] | None = None,
+        on_gone: Callable[[int], Any] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        workers: int = 64,
+        tick_seconds: float = 30.0,
+        network_retries: int = 3,
+        backoff_base: float = 0.5,
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.max_age = max_age
+        self.summary_chars = summary_chars
+        self.on_migrated = on_migrated
+        self.on_gone = on_gone
+        self.clock = clock
+        self.workers = max(1, workers)
+        self.tick_seconds = tick_seconds
+        self.network_retries = network_retries
+        self.backoff_base = backoff_base
+        self.total = DeliveryReport()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._running = False
+        self._done: asyncio.Event | None = None
+        self._drain_lock: asyncio.Lock | None = None
+        self._retry_in: float | None = None
+
+    # ------------------------------------------------------------------ loop
+
+    def wake(self) -> None:
+        """Ask for a drain now (call after enqueueing alerts)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Drain, then wait for :meth:`wake` or the periodic tick; until :meth:`stop`."""
+        self._running = True
+        self._done = asyncio.Event()
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    await self.deliver_pending()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("delivery drain failed; retrying on the next tick")
+                if self._stopping:
+                    break
+                timeout = self.tick_seconds
+                if self._retry_in is not None:
+                    timeout = min(timeout, max(0.05, self._retry_in))
+                    self._retry_in = None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+        finally:
+            self._running = False
+            self._done.set()
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Finish the messages in flight, start no new ones, and let :meth:`run` return."""
+        self._stopping = True
+        self._wake.set()
+        if self._running and self._done is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._done.wait(), timeout=grace)
+
+    # ------------------------------------------------------------------ one drain
+
+    async def deliver_pending(self) -> DeliveryReport:
+        """One full drain of the outbox; returns what it did."""
+        if self._drain_lock is None:
+            self._drain_lock = asyncio.Lock()
+        async with self._drain_lock:
+            report = DeliveryReport()
+            by_chat: dict[int, list[Alert]] = {}
+            for alert in self.store.pending():
+                by_chat.setdefault(alert.chat_id, []).append(alert)
+            report.chats = len(by_chat)
+            queue: deque[_ChatWork] = deque(
+                _ChatWork(chat_id, alerts) for chat_id, alerts in by_chat.items()
+            )
+            if queue:
+                tasks = [
+                    asyncio.create_task(self._worker(queue, report))
+                    for _ in range(min(self.workers, len(queue)))
+                ]
+                try:
+                    await asyncio.gather(*tasks)
+                except BaseException:
+                    for task in tasks:
+                        task.cancel()
+                    raise
+                log.info(
+                    "delivery: %d messages, %d alerts to %d chats (batching saved %d); "
+                    "dropped %s; errors %s",
+                    report.messages_sent, report.alerts_delivered, report.chats,
+                    report.batched_saved, dict(report.dropped), dict(report.errors),
+                )
+            self.total.merge(report)
+            return report
+
+    async def _worker(self, queue: deque[_ChatWork], report: DeliveryReport) -> None:
+        while queue and not self._stopping:
+            work = queue.popleft()
+            try:
+                more = await self._step(work, report)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery to chat %s failed", work.chat_id)
+                more = False
+            if more:
+                queue.append(work)
+
+    def _plan(self, work: _ChatWork, report: DeliveryReport) -> deque[_Part]:
+        chat = self.store.chat(work.chat_id)
+        if chat is None or not chat.active:
+            self._drop(work.alerts, "inactive", report)
+            return deque()
+        cutoff = self.clock() - self.max_age
+        fresh: list[tuple[Alert, Headline]] = []
+        expired: list[Alert] = []
+        missing: list[Alert] = []
+        for alert in work.alerts:
+            if alert.created < cutoff:
+                expired.append(alert)
+                continue
+            headline = self.store.headline(alert.headline_id)
+            if headline is None:
+                missing.append(alert)
+            else:
+                fresh.append((alert, headline))
+        if expired:
+            log.info("chat %s: %d alerts older than %s not delivered", work.chat_id,
+                     len(expired), self.max_age)
+            self._drop(expired, "expired", report)
+        if missing:
+            self._drop(missing, "missing", report)
+        if not fresh:
+            return deque()
+        tz = _chat_tz(chat.settings)
+        items = [(h, _matches(a, h)) for a, h in fresh]
+        parts = deque()
+        for text, indices in render_batch_parts(items, summary_chars=self.summary_chars, tz=tz):
+            parts.append(_Part([fresh[i][0] for i in indices], [text], preview=len(fresh) == 1))
+        return parts
+
+    async def _step(self, work: _ChatWork, report: DeliveryReport) -> bool:
+        """Send the chat's next message; True if the chat has more to send this drain."""
+        if work.parts is None:
+            work.parts = self._plan(work, report)
+        if not work.parts:
+            return False
+        part = work.parts.popleft()
+        outcome = await self._send_part(work, part, report)
+        if outcome == "migrated":
+            # rebuild from the store: the alerts now belong to the new id
+            work.alerts = self.store.pending(work.chat_id)
+            work.parts = None
+            return work.migrations <= 3
+        if outcome == "stop":
+            return False
+        return bool(work.parts)
+
+    # ------------------------------------------------------------------ one message
+
+    async def _send_part(self, work: _ChatWork, part: _Part, report: DeliveryReport) -> str:
+        """Send one part; returns "ok", "stop" (nothing more for this chat) or "migrated"."""
+        alerts = part.alerts
+        self.store.mark_sending(alerts)
+        attempt = 0
+        sent_messages = 0
+        while part.texts:
+            text = part.texts[0]
+            try:
+                await self.bot.send_message(
+                    chat_id=work.chat_id,
+                    text=text,
+                    parse_mode=ParseMode.HTML if part.html else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=not part.preview),
+                    rate_limit_args=BULK,
+                )
+            except RetryAfter as exc:
+                wait = retry_after_seconds(exc)
+                report.errors["retry_after"] += 1
+                log.warning("chat %s: flood control (retry after %s s); will retry",
+                            work.chat_id, wait)
+                self._release(alerts, report)
+                self._schedule_retry(wait + 0.5)
+                return "stop"
+            except ChatMigrated as exc:
+                report.errors["migrated"] += 1
+                old, new = work.chat_id, int(exc.new_chat_id)
+                log.info("chat %s migrated to %s; moving it", old, new)
+                self.store.release(alerts)
+                self.store.migrate_chat(old, new)
+                await _call(self.on_migrated, old, new)
+                work.chat_id = new
+                work.migrations += 1
+                report.migrated += 1
+                return "migrated"
+            except Forbidden as exc:
+                report.errors["forbidden"] += 1
+                await self._gone(work, alerts, "blocked", str(exc), report)
+                return "stop"
+            except TimedOut as exc:
+                if _is_connect_failure(exc):
+                    if await self._backoff(work, exc, attempt, alerts, report):
+                        attempt += 1
+                        continue
+                    return "stop"
+                report.errors["timed_out"] += 1
+                log.warning(
+                    "chat %s: send timed out, outcome unknown; %d alert(s) not resent: %s",
+                    work.chat_id, len(alerts), [a.headline_id for a in alerts],
+                )
+                self._drop(alerts, "unknown_outcome", report)
+                return "ok"
+            except BadRequest as exc:
+                message = exc.message.lower()
+                if "chat not found" in message:
+                    report.errors["chat_not_found"] += 1
+                    await self._gone(work, alerts, "chat_not_found", exc.message, report)
+                    return "stop"
+                if "parse entities" in message and part.html:
+                    report.errors["entities"] += 1
+                    log.error("chat %s: Telegram refused our HTML (%s); resending as plain "
+                              "text", work.chat_id, exc.message)
+                    plain = "\n\n".join(html_to_plain(t) for t in part.texts)
+                    part.texts = split_plain(plain)
+                    part.html = False
+                    report.plain_resends += 1
+                    continue
+                if "too long" in message:
+                    report.errors["too_long"] += 1
+                    log.error("chat %s: message of %d characters was too long; splitting",
+                              work.chat_id, len(text))
+                    rest = part.texts[1:]
+                    plain = html_to_plain(text) if part.html else text
+                    pieces = split_plain(plain, 3000)
+                    if len(pieces) == 1:  # never loop: cut hard
+                        pieces = [plain[:3000], plain[3000:]]
+                    part.texts = [p for p in pieces if p.strip()] + rest
+                    part.html = False
+                    continue
+                report.errors["bad_request"] += 1
+                log.error("chat %s: Telegram rejected the message (%s); %d alert(s) dropped",
+                          work.chat_id, exc.message, len(alerts))
+                self._drop(alerts, "rejected", report)
+                return "ok"
+            except NetworkError as exc:
+                if await self._backoff(work, exc, attempt, alerts, report):
+                    attempt += 1
+                    continue
+                return "stop"
+            except TelegramError as exc:
+                report.errors[type(exc).__name__] += 1
+                log.error("chat %s: %s; alerts kept for a later drain", work.chat_id, exc)
+                self._release(alerts, report)
+                self._schedule_retry(self.tick_seconds)
+                return "stop"
+            part.texts.pop(0)
+            sent_messages += 1
+            attempt = 0
+        self.store.mark_sent(alerts)
+        report.messages_sent += sent_messages
+        report.alerts_delivered += len(alerts)
+        report.batched_saved += max(0, len(alerts) - sent_messages)
+        return "ok"
+
+    async def _backoff(self, work: _ChatWork, exc: Exception, attempt: int,
+                       alerts: Sequence[Alert], report: DeliveryReport) -> bool:
+        """Sleep before a retry (True) or give up and release the alerts (False)."""
+        report.errors["network"] += 1
+        if attempt >= self.network_retries:
+            log.warning("chat %s: network error (%s) after %d retries; kept for later",
+                        work.chat_id, exc, attempt)
+            self._release(alerts, report)
+            self._schedule_retry(self.backoff_base * 2 ** (attempt + 1))
+            return False
+        delay = self.backoff_base * 2**attempt
+        log.info("chat %s: network error (%s); retry in %.1f s", work.chat_id, exc, delay)
+        await asyncio.sleep(delay)
+        return True
+
+    async def _gone(self, work: _ChatWork, alerts: Sequence[Alert], reason: str,
+                    detail: str, report: DeliveryReport) -> None:
+        log.warning("chat %s is gone (%s): set inactive, pending alerts dropped",
+                    work.chat_id, detail)
+        self._drop(list(alerts) + self.store.pending(work.chat_id), reason, report)
+        work.parts = deque()
+        self.store.set_active(work.chat_id, False)
+        report.gone += 1
+        await _call(self.on_gone, work.chat_id)
+
+    def _drop(self, alerts: Sequence[Alert], reason: str, report: DeliveryReport) -> None:
+        if alerts:
+            self.store.drop(alerts, reason)
+            report.dropped[reason] += len(alerts)
+
+    def _release(self, alerts: Sequence[Alert], report: DeliveryReport) -> None:
+        self.store.release(alerts)
+        report.released += len(alerts)
+
+    def _schedule_retry(self, seconds: float) -> None:
+        if self._retry_in is None or seconds < self._retry_in:
+            self._retry_in = seconds
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _chat_tz(settings: dict[str, Any]) -> tzinfo | None:
+    name = settings.get("timezone") or settings.get("tz")
+    if not isinstance(name, str):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _matches(alert: Alert, headline: Headline) -> list[Any]:
+    """The alert's queries, re-run on the headline for the spans to bold."""
+    try:
+        from bot.matching import QueryError, parse_query
+    except ImportError:  # pragma: no cover - matching is part of the package
+        return [PlainMatch(QueryText(q)) for q in alert.queries]
+    out: list[Any] = []
+    for text in alert.queries:
+        try:
+            found = parse_query(text).find(headline.title, headline.summary)
+        except QueryError:
+            found = None
+        except Exception:  # a matcher bug must not stop delivery
+            log.exception("re-matching %r failed", text)
+            found = None
+        out.append(found if found is not None else PlainMatch(QueryText(text)))
+    return out
+
+
+async def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
+    if callback is None:
+        return
+    try:
+        result = callback(*args)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        log.exception("delivery callback %r failed", callback)
