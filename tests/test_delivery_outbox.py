@@ -225,7 +225,7 @@ async def test_network_error_retries_then_stays_pending(fake, store):
 
 
 async def test_network_error_recovers_within_backoff(fake, store):
-    [h] = add_alerts(store, fake, 72)
+    add_alerts(store, fake, 72)
     fake.force_errors(1, code="drop", chat_id=72)
     async with make_bot(fake) as bot:
         report = await Deliverer(bot, store, backoff_base=0.05).deliver_pending()
@@ -283,7 +283,7 @@ async def test_fairness_backlog_does_not_delay_other_chats(fake, store):
 
 
 async def test_paced_fan_out_trips_no_limit(fake, store):
-    chats = list(range(1001, 1061)) + [-2001, -2002]
+    chats = [*range(1001, 1061), -2001, -2002]
     for chat in chats:
         add_alerts(store, fake, chat, 2 if chat < 0 else 1)
     async with make_bot(fake) as bot:
@@ -408,6 +408,7 @@ def test_crash_mid_fan_out_resumes_without_loss_or_double(fake, tmp_path):
     second = _child(fake, path, journal, 4)
     out, err = second.communicate(timeout=30)
     assert second.returncode == 0, err
+    assert out.startswith("delivered "), out
 
     counts = {chat: len(fake.messages(chat)) for chat in chats}
     assert all(n <= 1 for n in counts.values()), counts  # never twice
