@@ -68,14 +68,15 @@ def test_headline_matches_a_query_made_of_one_of_its_words(headline: str, data):
     text = Text(headline)
     assume(text.toks)
     i = data.draw(st.integers(0, len(text.toks) - 1))
-    word = text.original(text.tstart[i], text.tend[i])
+    word = text.original(*[x[i] for x in text.offsets()])
     if word in ("OR", "-"):
         word = word.lower()
     query = parse_query(word)
     m = query.find(headline)
     assert m is not None, (headline, word, query)
     # the word itself is among the bolded spans
-    oa, ob = text.original_span(text.tstart[i], text.tend[i])
+    tstart, tend = text.offsets()
+    oa, ob = text.original_span(tstart[i], tend[i])
     assert any(a <= oa and ob <= b for a, b in m.title_spans)
     # and in the summary just the same
     m = query.find("", headline)

@@ -12,7 +12,7 @@ on the number of subscriptions; adding or removing a subscription touches a few 
 from __future__ import annotations
 
 from .normalize import Text, analyse
-from .query import Hits, Match, Query, Term, stems
+from .query import _STEMS, Hits, Match, Query, Term, stems, term_hits
 
 __all__ = ["MatchIndex"]
 
@@ -172,7 +172,7 @@ class MatchIndex:
             j = i
             while True:
                 tok = toks[j]
-                for s in stems(tok):
+                for s in _STEMS.get(tok) or stems(tok):
                     hit = grams.get(base + s)
                     if hit:
                         for te in hit:
@@ -187,7 +187,8 @@ class MatchIndex:
         """chat id -> the matches of its queries in this headline (title and summary)."""
         tt, st = analyse(title), analyse(summary)
         cands: dict[int, _TermEntry] = {}
-        self._candidates(tt, cands)
+        if tt.toks:
+            self._candidates(tt, cands)
         if st.toks:
             self._candidates(st, cands)
         if not cands:
@@ -195,21 +196,23 @@ class MatchIndex:
         hits: Hits = {}
         qkeys: set[str] = set()
         for te in cands.values():
-            term = te.term
-            a, b = term.find(tt), term.find(st)
-            if a or b:
-                hits[term.key] = (a, b)
+            h = term_hits(te.term, tt, st)
+            if h is not None:
+                hits[te.term.key] = h
                 qkeys.update(te.queries)
         result: dict[int, list[Match]] = {}
+        queries = self._queries
         for qk in qkeys:
-            entry = self._queries[qk]
-            m = entry.query.evaluate(hits, tt, st)
+            entry = queries[qk]
+            shared = entry.query
+            m = shared.evaluate(hits)
             if m is None:
                 continue
-            shared = entry.query
             for chat_id, own in entry.chats.items():
-                mm = m if own is shared or own.text == shared.text else Match(
-                    own, m.title_spans, m.summary_spans)
+                if own is not shared and own.text != shared.text:
+                    mm = Match(own, m.title_spans, m.summary_spans)
+                else:
+                    mm = m
                 lst = result.get(chat_id)
                 if lst is None:
                     result[chat_id] = [mm]

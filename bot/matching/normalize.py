@@ -42,6 +42,8 @@ _TOKEN = re.compile(
     rf"|(?:[^\W_{_CJK_RANGES}]|[{_MARKED}])+"
 )
 _IS_CJK = re.compile(rf"[{_CJK_RANGES}]")
+_WORD = re.compile(r"[a-zA-Z0-9]+")
+_DOTTED = re.compile(r"\b[a-z]\.[a-z]\.")
 
 _latin_cache: dict[str, bool] = {}
 
@@ -145,13 +147,24 @@ class Text:
 
     def __init__(self, orig: str) -> None:
         self.orig = orig
-        self.norm, self.starts, self.ends = normalise(orig)
+        norm, self.starts, self.ends = normalise(orig)
+        self.norm = norm
+        self._pos: dict[str, list[int]] | None = None
+        self.tstart: list[int] | None = None
+        self.tend: list[int] | None = None
+        if norm.isascii() and "_" not in norm and (
+            "." not in norm or _DOTTED.search(norm) is None
+        ):
+            # fast path: plain ASCII words; offsets are computed when first needed
+            self.toks = _WORD.findall(norm)
+            self.cjk = [False] * len(self.toks)
+            return
         toks: list[str] = []
         tstart: list[int] = []
         tend: list[int] = []
         cjk: list[bool] = []
         is_cjk = _IS_CJK.match
-        for m in _TOKEN.finditer(self.norm):
+        for m in _TOKEN.finditer(norm):
             s = m.group()
             a, b = m.span()
             if s[-1] == ".":
@@ -167,7 +180,21 @@ class Text:
         self.tstart = tstart
         self.tend = tend
         self.cjk = cjk
-        self._pos: dict[str, list[int]] | None = None
+
+    def offsets(self) -> tuple[list[int], list[int]]:
+        """(token starts, token ends) in the normalised text."""
+        if self.tstart is None or self.tend is None:
+            starts: list[int] = []
+            ends: list[int] = []
+            find = self.norm.find
+            pos = 0
+            for t in self.toks:
+                a = find(t, pos)
+                pos = a + len(t)
+                starts.append(a)
+                ends.append(pos)
+            self.tstart, self.tend = starts, ends
+        return self.tstart, self.tend
 
     @property
     def positions(self) -> dict[str, list[int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .normalize import _QUOTES, _TOKEN, SEPARATORS, Text, analyse, fold
@@ -79,6 +79,7 @@ class Term:
         norm = q.norm
         if not q.toks:
             raise ValueError("no words")
+        q.offsets()
         self.toks = tuple(q.toks)
         self.cjk = tuple(q.cjk)
         self.prefix = norm[: q.tstart[0]].strip(SEPARATORS)
@@ -121,6 +122,7 @@ class Term:
         toks = text.toks
         if not toks:
             return []
+        text.offsets()
         out: list[Span] = []
         if self.cjk[0]:
             first = self.toks[0]
@@ -239,7 +241,20 @@ class Match:
     summary_spans: tuple[Span, ...]
 
 
-Hits = dict[str, tuple[list[Span], list[Span]]]  # term key -> (title spans, summary spans)
+# term key -> (spans in the original title, spans in the original summary), sorted
+Hits = dict[str, tuple[tuple[Span, ...], tuple[Span, ...]]]
+
+
+def term_hits(term: Term, title: Text, summary: Text) -> tuple[tuple[Span, ...], ...] | None:
+    """Where ``term`` occurs, in original offsets; ``None`` when it does not."""
+    a = term.find(title) if title.toks else ()
+    b = term.find(summary) if summary.toks else ()
+    if not a and not b:
+        return None
+    return (
+        _merge(title.original_span(x, y) for x, y in a) if a else (),
+        _merge(summary.original_span(x, y) for x, y in b) if b else (),
+    )
 
 
 @dataclass(frozen=True)
@@ -267,19 +282,23 @@ class Query:
         tt, st = analyse(title), analyse(summary)
         hits: Hits = {}
         for term in self.terms:
-            a, b = term.find(tt), term.find(st)
-            if a or b:
-                hits[term.key] = (a, b)
-        return self.evaluate(hits, tt, st)
+            h = term_hits(term, tt, st)
+            if h is not None:
+                hits[term.key] = h
+        return self.evaluate(hits)
 
-    def evaluate(self, hits: Hits, title: Text, summary: Text) -> Match | None:
+    def evaluate(self, hits: Hits) -> Match | None:
         """The match given every term's hits (terms absent from ``hits`` did not match)."""
         for t in self.excludes:
             if t.key in hits:
                 return None
+        alts = self.alternatives
+        if len(alts) == 1 and len(alts[0]) == 1:
+            h = hits.get(alts[0][0].key)
+            return None if h is None else Match(self, h[0], h[1])
         tspans: list[Span] = []
         sspans: list[Span] = []
-        for alt in self.alternatives:
+        for alt in alts:
             if all(t.key in hits for t in alt):
                 for t in alt:
                     ta, sa = hits[t.key]
@@ -287,11 +306,7 @@ class Query:
                     sspans.extend(sa)
         if not tspans and not sspans:
             return None
-        return Match(
-            self,
-            _merge(title.original_span(a, b) for a, b in tspans),
-            _merge(summary.original_span(a, b) for a, b in sspans),
-        )
+        return Match(self, _merge(tspans), _merge(sspans))
 
 
 # -- parsing -----------------------------------------------------------------------------
@@ -390,5 +405,3 @@ def parse_query(text: str) -> Query:
         excludes=tuple(t for t, _ in excludes),
     )
 
-
-Finder = Callable[[Term, Text], list[Span]]

@@ -1,0 +1,234 @@
+"""Benchmark of bot.matching (issue 4): MatchIndex against the naive per-keyword regex loop.
+
+    python bench/bench_matching.py           # full run: 1k / 100k / 1M subscriptions
+    python bench/bench_matching.py --quick   # small run
+
+Subscriptions: chats x 10 queries drawn uniformly from 100,000 distinct generated terms
+(words, phrases, acronyms, CJK strings, some with OR and exclusions); headlines: generated
+titles + summaries of about 250 characters that mention a mix of ordinary words, well-known
+names and vocabulary terms.  Memory is the RSS growth while building the index (queries
+included).  Everything is seeded: two runs see the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.matching import MatchIndex, parse_query
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+NAMES = _words(
+    "Tencent Baidu Alibaba Huawei Xiaomi BYD Nio XPeng ByteDance TSMC SMIC DJI Nexperia Unitree "
+    "WeRide Apple Nvidia Meituan JD.com Pinduoduo Temu Shein Lenovo Geely Zeekr CATL Hesai "
+    "EHang XAG Mininglamp Kuaishou Bilibili NetEase Zhipu Moonshot DeepSeek Qualcomm Intel "
+    "Samsung SK Hynix AT&T Microsoft Google Amazon Meta OpenAI Anthropic"
+)
+ACRONYMS = _words("AI US EU EV IPO AR VR 5G GPU CPU LLM SEC CAC MIIT NDRC TSMC DJI")
+NOUNS = _words(
+    "chip chips battery batteries eVTOL eVTOLs robotaxi drone drones smartphone cloud "
+    "semiconductor wafer supply export control rule talks profit revenue deal dispute ban "
+    "tariff subsidy factory model models data center centers startup funding round valuation "
+    "robot robots humanoid car cars platform app users ads gaming market share shares stock "
+    "economy regulator regulators license launch roadmap cluster satellite network"
+)
+VERBS = _words(
+    "Unveils Launches Denies Halts Resumes Raises Cuts Targets Doubles Tumbles Soars Bets "
+    "Signs Wins Loses Plans Expands Suspends Approves Blocks Probes Fines Backs Buys Sells"
+)
+PLACES = _words("China U.S. Europe Japan Korea Hong Kong Shenzhen Beijing Shanghai Netherlands")
+FILLER = _words(
+    "the a of to in on for with as after amid over by and its new first year report says "
+    "company official industry analysts investors government market week quarter billion "
+    "million percent from more than could would will has have been said people"
+)
+CJK_CHARS = "华为小米汽车芯片发布新能源电池无人机机器人出口管制人工智能腾讯百度阿里巴巴比亚迪半导体"
+SYL = _words("ka ri to mo lu ze vin dar qua pex tro li na so ber gan fi xo ru tel mix cor dan vo")
+
+
+def make_terms(n: int, rng: random.Random) -> list[str]:
+    """n distinct query texts: realistic ones first, then generated names and phrases."""
+    base = set(NAMES + ACRONYMS + NOUNS)
+    base |= {f"{a} {b}" for a in ("low altitude", "export", "data", "chip", "AI") for b in
+             ("economy", "control", "center", "supply", "chip")}
+    base |= {"华为", "小米汽车", "芯片", "无人机", "人工智能", "比亚迪", "腾讯"}
+    out = list(base)
+    seen = {t.casefold() for t in out}
+    while len(out) < n:
+        r = rng.random()
+        word = "".join(rng.choice(SYL) for _ in range(rng.randint(2, 4))).capitalize()
+        if r < 0.60:
+            text = word
+        elif r < 0.80:
+            text = f"{word} {rng.choice(NOUNS)}"
+        elif r < 0.88:
+            text = "".join(rng.choice(CJK_CHARS) for _ in range(rng.randint(2, 4)))
+        elif r < 0.93:
+            text = f'{word} OR "{rng.choice(NOUNS)} {rng.choice(NOUNS)}"'
+        elif r < 0.97:
+            text = f"{word} -{rng.choice(NOUNS)}"
+        else:
+            text = "".join(rng.choice("ABCDEFGHJKLMNPRSTVWXZ") for _ in range(rng.randint(2, 5)))
+        if text.casefold() not in seen:
+            seen.add(text.casefold())
+            out.append(text)
+    return out
+
+
+def make_headlines(n: int, terms: list[str], rng: random.Random) -> list[tuple[str, str]]:
+    words = [t for t in terms if " OR " not in t and " -" not in t]
+
+    def pick() -> str:
+        r = rng.random()
+        if r < 0.30:
+            return rng.choice(NAMES)
+        if r < 0.40:
+            return rng.choice(words)
+        if r < 0.47:
+            return rng.choice(ACRONYMS)
+        if r < 0.75:
+            return rng.choice(NOUNS).capitalize()
+        return rng.choice(FILLER)
+
+    out = []
+    for _ in range(n):
+        if rng.random() < 0.1:  # a Chinese headline
+            title = "".join(rng.choice(CJK_CHARS) for _ in range(rng.randint(12, 30)))
+            summary = "".join(rng.choice(CJK_CHARS) for _ in range(rng.randint(40, 80)))
+            out.append((title, summary))
+            continue
+        title = f"{pick()} {rng.choice(VERBS)} " + " ".join(pick() for _ in range(rng.randint(
+            3, 8))) + f" in {rng.choice(PLACES)}"
+        sentences = []
+        while sum(map(len, sentences)) < 250 - len(title):
+            s = " ".join(pick() for _ in range(rng.randint(6, 14)))
+            sentences.append(s[0].upper() + s[1:] + rng.choice([".", ".", ",", "’s", "."]))
+        out.append((title.replace("’s", "’s"), " ".join(sentences)))
+    return out
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def build(n_subs: int, terms: list[str], rng: random.Random) -> tuple[MatchIndex, float, int]:
+    gc.collect()
+    before = rss()
+    t0 = time.perf_counter()
+    parsed: dict[str, object] = {}
+    ix = MatchIndex()
+    chats = max(1, n_subs // 10)
+    for chat in range(chats):
+        for text in rng.sample(terms, 10):
+            q = parsed.get(text)
+            if q is None:
+                q = parsed[text] = parse_query(text)
+            ix.add(chat, q)  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - t0
+    gc.collect()
+    return ix, elapsed, rss() - before
+
+
+def per_headline(fn, headlines) -> list[float]:
+    times = []
+    clock = time.perf_counter_ns
+    for title, summary in headlines:
+        t0 = clock()
+        fn(title, summary)
+        times.append((clock() - t0) / 1000)
+    return times
+
+
+def naive_patterns(keywords: list[str]) -> list[re.Pattern[str]]:
+    out = []
+    for k in keywords:
+        core = re.escape(k.split(" OR ")[0].split(" -")[0].strip('"'))
+        out.append(re.compile(rf"(?<!\w){core}(?:s|es|'s|’s)?(?!\w)", re.IGNORECASE))
+    return out
+
+
+def naive_match(patterns, title: str, summary: str) -> list[int]:
+    return [i for i, p in enumerate(patterns) if p.search(title) or p.search(summary)]
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="a small run (seconds)")
+    args = ap.parse_args()
+    rng = random.Random(20251105)
+    if args.quick:
+        n_terms, n_headlines = 20_000, 1_000
+        sizes = [1_000, 10_000, 100_000]
+        naive = [(1_000, 50), (10_000, 10)]
+    else:
+        n_terms, n_headlines = 100_000, 10_000
+        sizes = [1_000, 100_000, 1_000_000]
+        naive = [(1_000, 200), (10_000, 40), (100_000, 8)]
+    t0 = time.perf_counter()
+    terms = make_terms(n_terms, rng)
+    headlines = make_headlines(n_headlines, terms, rng)
+    avg = statistics.mean(len(t) + len(s) for t, s in headlines)
+    print(f"data: {len(terms):,} distinct terms, {len(headlines):,} headlines "
+          f"(title+summary {avg:.0f} chars on average), generated in "
+          f"{time.perf_counter() - t0:.1f}s")
+    print()
+    print(f"{'subscriptions':>14} {'build s':>8} {'memory MB':>10} {'median µs':>10} "
+          f"{'p99 µs':>8} {'chats matched/headline':>23}")
+    medians: dict[int, float] = {}
+    for n in sizes:
+        ix, secs, mem = build(n, terms, random.Random(n))
+        per_headline(ix.match, headlines[:200])  # warm caches
+        times = per_headline(ix.match, headlines)
+        fanout = statistics.mean(len(ix.match(t, s)) for t, s in headlines[:1000])
+        medians[n] = statistics.median(times)
+        print(f"{len(ix):>14,} {secs:>8.1f} {mem / 2**20:>10.0f} {medians[n]:>10.1f} "
+              f"{pct(times, 0.99):>8.1f} {fanout:>23.1f}")
+        del ix
+        gc.collect()
+    print()
+    print(f"{'naive keywords':>14} {'headlines':>10} {'median µs':>12}")
+    naive_medians: dict[int, float] = {}
+    for k, sample in naive:
+        pats = naive_patterns(terms[:k])
+        sample_headlines = headlines[:sample]
+        times = per_headline(lambda t, s, p=pats: naive_match(p, t, s), sample_headlines)
+        naive_medians[k] = statistics.median(times)
+        print(f"{k:>14,} {sample:>10} {naive_medians[k]:>12,.0f}")
+    print()
+    small, big = sizes[0], sizes[-1]
+    mid = sizes[1]
+    top_naive = max(naive_medians)
+    print("targets:")
+    print(f"  median at {big:,} subscriptions <= 100 µs: {medians[big]:.1f} µs "
+          f"-> {'OK' if medians[big] <= 100 else 'MISSED'}")
+    ratio = medians[big] / medians[small]
+    print(f"  at most 2x slower than at {small:,}: {ratio:.2f}x "
+          f"-> {'OK' if ratio <= 2 else 'MISSED'}")
+    for n in (mid, big):
+        speedup = naive_medians[top_naive] / medians[n]
+        print(f"  >= 1,000x faster than the naive loop at {top_naive:,} keywords "
+              f"(index at {n:,} subscriptions): {speedup:,.0f}x "
+              f"-> {'OK' if speedup >= 1000 else 'MISSED'}")
+    print(f"total run time {time.perf_counter() - t0:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
