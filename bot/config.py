@@ -127,7 +127,7 @@ _DEFAULT_SOURCES: list[dict[str, Any]] = [
         "name": "Caixin Global Tech (page)",
         "type": "html",
         "url": "https://www.caixinglobal.com/tech/",
-        "link_selector": 'a[href*="caixinglobal.com/20"][href$=".html"]',
+        "link_selector": 'a[href*="/20"][href*=".html"]',
         "timezone": "Asia/Shanghai",
         "interval_seconds": 600,
     },

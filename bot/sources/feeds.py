@@ -159,9 +159,10 @@ def _entry(
         return
 
     published = None
-    for key in ("published", "updated", "created", "dc_date"):
-        if entry.get(key):
-            published = parse_date(entry[key], tz, now)
+    for key in ("published", "updated", "created"):
+        raw_date = dict.get(entry, key)  # plain dict access: no feedparser key aliasing
+        if raw_date:
+            published = parse_date(raw_date, tz, now)
             if published is not None:
                 break
     tags = tuple(

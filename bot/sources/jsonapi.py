@@ -38,7 +38,7 @@ def strip_jsonp(text: str) -> str:
     if stripped[:1] in ("{", "["):
         return stripped
     match = _JSONP.match(stripped)
-    return match.group("body") if match else stripped
+    return match.group("body").strip() if match else stripped
 
 
 def load_json(body: bytes) -> Any:

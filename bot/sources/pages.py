@@ -21,7 +21,7 @@ from bot.sources.feeds import ParseError, ParseReport
 from bot.sources.identity import absolute_link, canonical_link, headline_id
 from bot.sources.text import collapse
 
-_MIN_PARAGRAPH = 40
+_MIN_PARAGRAPH = 80
 
 
 def _tree(body: bytes | str) -> LexborHTMLParser:

@@ -53,18 +53,28 @@ def collapse(text: str) -> str:
     return _WS.sub(" ", text.replace("\u00a0", " ")).strip()
 
 
+_BLOCK_TAG = re.compile(
+    r"</?(?:p|div|br|hr|li|ul|ol|dl|dt|dd|h[1-6]|tr|td|th|table|blockquote|pre|section|article"
+    r"|header|footer|aside|nav|figure|figcaption|main)\b[^>]*>",
+    re.IGNORECASE,
+)
+
+
 def html_to_text(markup: str | None) -> str:
-    """Plain text of an HTML fragment: tags gone, scripts/styles dropped, entities decoded once."""
+    """Plain text of an HTML fragment: tags gone, scripts/styles dropped, entities decoded once.
+
+    Block elements separate words; inline elements do not ("<b>AT</b>&amp;T" -> "AT&T").
+    """
     if not markup:
         return ""
     if not _TAG_HINT.search(markup):
         return collapse(markup)
-    tree = HTMLParser(f"<div>{markup}</div>")
+    tree = HTMLParser(f"<div>{_BLOCK_TAG.sub(' ', markup)}</div>")
     tree.strip_tags(["script", "style", "noscript", "template"])
     root = tree.body or tree.root
     if root is None:
         return ""
-    return collapse(root.text(separator=" "))
+    return collapse(root.text(deep=True, separator=""))
 
 
 def clean_title(value: str | None, *, is_html: bool = True) -> str:
@@ -76,9 +86,7 @@ def clean_title(value: str | None, *, is_html: bool = True) -> str:
     """
     if not value:
         return ""
-    text = html_to_text(value) if is_html else collapse(_STRAY_TAG.sub(" ", value))
-    # "Foo ,bar" artefacts from removed tags are rare; fix only the space before punctuation
-    return re.sub(r" ([,.;:!?])(?=\s|$)", r"\1", text)
+    return html_to_text(value) if is_html else collapse(_STRAY_TAG.sub("", value))
 
 
 def source_zone(name: str | None) -> tzinfo:
