@@ -52,6 +52,7 @@ import bisect
 import contextlib
 import errno
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -176,6 +177,9 @@ class _SnapshotStorage(Storage):
             raise StoreError("snapshot opened read-only")
         self._data = data
 
+    def discard(self) -> None:
+        self._data = None
+
     def close(self) -> None:
         if self._mode == "w" and self._data is not None:
             _atomic_write(self._path, _dumps(self._data).encode("utf-8"))
@@ -287,11 +291,16 @@ class Store:
             raise StoreError(f"store path {path} exists and is not a directory") from exc
         store = cls(path, retention=retention, compact_every=compact_every, clock=clock)
         store._lock()
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # loading creates millions of objects and no cycles: skip the GC passes
         try:
             store._load()
         except BaseException:
             store._release()
             raise
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         return store
 
     def _lock(self) -> None:
@@ -574,6 +583,20 @@ class Store:
         if self._batch_depth:
             return  # the batch commits first; compaction waits for the next threshold/close
         self._check_writable()
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._write_snapshot()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        assert self._journal_fd is not None
+        os.ftruncate(self._journal_fd, 0)
+        os.fsync(self._journal_fd)
+        self._journal_records = 0
+        self._compact_at = self.compact_every
+
+    def _write_snapshot(self) -> None:
         snap = self.path / SNAPSHOT_NAME
         db = TinyDB(snap, storage=_SnapshotStorage, mode="w")
         try:
@@ -597,13 +620,11 @@ class Store:
                 {"name": name, "state": state} for name, state in self._sources.items()
             )
             db.table("outbox").insert_multiple(rec.to_doc() for rec in self._outbox.values())
+        except BaseException:
+            db.storage.discard()  # never write a half-built snapshot
+            raise
         finally:
             db.close()  # the atomic write happens here
-        assert self._journal_fd is not None
-        os.ftruncate(self._journal_fd, 0)
-        os.fsync(self._journal_fd)
-        self._journal_records = 0
-        self._compact_at = self.compact_every
 
     # ------------------------------------------------------------------ applying operations
 

@@ -621,3 +621,27 @@ def test_failed_compaction_does_not_fail_the_durable_write(
         assert s.subscriptions(1) == [f"q{i}" for i in range(5)]
     finally:
         s.close()
+
+
+def test_compaction_error_never_writes_a_half_snapshot(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.store as store_mod
+
+    store.add_subscription(1, "a")
+    store.enqueue([Alert(1, "h", ("a",))])
+    before = (store.path / SNAPSHOT_NAME).read_bytes()
+
+    def boom(self) -> dict:
+        raise RuntimeError("bug while building the snapshot")
+
+    monkeypatch.setattr(store_mod._OutRec, "to_doc", boom)
+    with pytest.raises(RuntimeError):
+        store.compact()
+    assert (store.path / SNAPSHOT_NAME).read_bytes() == before
+    monkeypatch.undo()
+    s2 = crash_reopen(store)
+    try:
+        assert s2.subscriptions(1) == ["a"] and s2.alert_state(1, "h") == "pending"
+    finally:
+        s2.close()
