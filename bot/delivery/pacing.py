@@ -223,9 +223,10 @@ class Pacer(BaseRateLimiter[dict]):
                     await asyncio.wait_for(wakeup.wait(), timeout=soonest - now)
                 continue
             self._waiters.remove(best)
-            # Spacing counts from the moment of dispatch; a late loop never catches up in a
-            # burst.
-            self._next_global = now + self._period
+            # Keep the cadence when the loop woke a little late (timer overshoot), but
+            # never catch up in a burst after an idle or slow spell.
+            base = gate if now - gate < self._period / 2 else now
+            self._next_global = base + self._period
             self._chat_next[best.key] = now + self.interval_for(best.key)
             self.dispatched += 1
             best.future.set_result(None)
