@@ -1,0 +1,156 @@
+"""The command line: ``python -m bot [--config FILE] [run | check [--json]]``.
+
+``run`` (the default) starts the bot with long polling; SIGINT and SIGTERM stop it cleanly.
+``check`` fetches every configured source once and prints what it parsed, with no token and
+without touching the store, so a user can try a config before running the bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from datetime import timedelta
+
+from bot.config import ConfigError, Settings, load_settings, resolve_config_path
+from bot.models import utcnow
+
+EXIT_CONFIG = 2
+EXIT_STORE = 3
+
+
+class RedactToken(logging.Filter):
+    """Belt and braces: no log line ever carries the bot token."""
+
+    def __init__(self, token: str | None) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            message = record.getMessage()
+            if self.token in message:
+                record.msg = message.replace(self.token, "<token>")
+                record.args = None
+        return True
+
+
+def setup_logging(level: str, token: str | None) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactToken(token))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="newsbot", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config", help="TOML config file (default: $NEWSBOT_CONFIG, ./config.toml)"
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot (default)")
+    check = commands.add_parser("check", help="fetch every source once and print what it parsed")
+    check.add_argument("--json", action="store_true", help="one JSON object per headline")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_settings(resolve_config_path(args.config))
+    except ConfigError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(args.log_level, settings.token)
+    if args.command == "check":
+        return asyncio.run(check(settings, as_json=args.json))
+    return run(settings)
+
+
+def run(settings: Settings) -> int:
+    from bot.app import build_application
+    from bot.store import Store, StoreError
+
+    if not settings.token:
+        print(
+            "newsbot: no bot token. Set the environment variable TELEGRAM_BOT_TOKEN "
+            "(or [telegram] token in the config file).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        store = Store.open(
+            settings.storage.path, retention=timedelta(days=settings.storage.retention_days)
+        )
+    except StoreError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    application = build_application(settings, store)
+    application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    return 0
+
+
+async def check(settings: Settings, *, as_json: bool) -> int:
+    from bot.sources import SourceState, poll_source
+    from bot.sources.fetch import Fetcher
+
+    fetcher = Fetcher(settings.polling)
+    now = utcnow()
+    failed = 0
+    try:
+        sources = [s for s in settings.sources if s.enabled]
+        results = await asyncio.gather(
+            *(
+                poll_source(
+                    fetcher,
+                    source,
+                    SourceState(),
+                    now,
+                    interval=settings.interval_for(source),
+                    max_backoff=settings.polling.max_backoff_seconds,
+                )
+                for source in sources
+            )
+        )
+    finally:
+        await fetcher.close()
+    for source, result in zip(sources, results, strict=True):
+        failed += result.status == "error"
+        if as_json:
+            for h in result.headlines:
+                record = {
+                    "source": source.name,
+                    "id": h.id,
+                    "title": h.title,
+                    "link": h.link,
+                    "published": h.published.isoformat() if h.published else None,
+                    "summary": h.summary,
+                }
+                print(json.dumps(record, ensure_ascii=False))
+            continue
+        next_poll = result.state.next_poll_at.isoformat() if result.state.next_poll_at else "-"
+        print(
+            f"{source.name}: {result.status}, HTTP {result.http_status or '-'}, "
+            f"{len(result.headlines)} items, next poll {next_poll}"
+            + (f", error: {result.error}" if result.error else "")
+        )
+        for h in result.headlines[:5]:
+            print(f"  - {h.title}  <{h.link}>")
+    if as_json and failed:
+        for source, result in zip(sources, results, strict=True):
+            if result.status == "error":
+                print(f"newsbot: {source.name}: {result.error}", file=sys.stderr)
+    return 1 if failed == len(results) and results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""One poll cycle: due sources -> new headlines -> matches -> outbox.
+
+``Poller.tick()`` is called every second by the JobQueue.  It starts a task for every source
+whose ``next_poll_at`` has come and that is not already being polled, and returns at once, so
+one slow source never holds up the others.  Each task fetches and parses the source
+(``bot.sources``), keeps only the headlines the store has not seen, and writes in one
+durable batch: the headlines, the alerts owed to matching chats, and the source's new state.
+A crash before that batch loses nothing (the next poll sees the same items as new); a crash
+after it loses nothing either (the outbox holds the alerts).
+
+The first successful poll of a source records what is there and alerts nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot.config import Settings, SourceConfig
+from bot.matching import MatchIndex
+from bot.models import Alert, Headline, utcnow
+from bot.sources import PollResult, SourceState, fill_summaries, poll_source
+from bot.sources.fetch import Fetcher
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Poller:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        index: MatchIndex,
+        fetcher: Fetcher,
+        *,
+        on_alerts: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.index = index
+        self.fetcher = fetcher
+        self.on_alerts = on_alerts
+        self.clock = clock
+        self.sources = {s.name: s for s in settings.sources if s.enabled}
+        self._tasks: dict[str, asyncio.Task[PollResult | None]] = {}
+        self._spread_first_polls()
+
+    def _spread_first_polls(self) -> None:
+        """Spread sources over their interval so they are not all fetched at once."""
+        now = self.clock()
+        count = max(len(self.sources), 1)
+        for position, source in enumerate(self.sources.values()):
+            state = self._state(source)
+            if state.next_poll_at is None:
+                interval = self.settings.interval_for(source)
+                offset = min(interval, 60.0) * position / count
+                state.next_poll_at = now + timedelta(seconds=offset)
+                self._save_state(source, state)
+
+    def _state(self, source: SourceConfig) -> SourceState:
+        raw = self.store.source_state(source.name)
+        state = SourceState.from_dict(raw) if raw else SourceState()
+        if raw.get("config_url") not in (None, source.url):
+            # The operator changed the URL in the config: start over from the new one.
+            state = SourceState()
+        return state
+
+    def _save_state(self, source: SourceConfig, state: SourceState) -> None:
+        data = state.to_dict()
+        data["config_url"] = source.url
+        self.store.set_source_state(source.name, data)
+
+    def tick(self) -> list[str]:
+        """Start polls for every due source; return their names."""
+        now = self.clock()
+        started = []
+        for name, source in self.sources.items():
+            if name in self._tasks:
+                continue
+            state = self._state(source)
+            if state.next_poll_at is not None and state.next_poll_at > now:
+                continue
+            task = asyncio.create_task(self.poll(source), name=f"poll:{name}")
+            self._tasks[name] = task
+            task.add_done_callback(lambda _t, n=name: self._tasks.pop(n, None))
+            started.append(name)
+        return started
+
+    async def poll_all(self) -> list[PollResult]:
+        """Poll every enabled source now (used by tests and at start-up)."""
+        results = await asyncio.gather(*(self.poll(s) for s in self.sources.values()))
+        return [r for r in results if r is not None]
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def poll(self, source: SourceConfig) -> PollResult | None:
+        try:
+            return await self._poll(source)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug must not stop the other sources
+            log.exception("polling %s failed unexpectedly", source.name)
+            return None
+
+    async def _poll(self, source: SourceConfig) -> PollResult:
+        previous = self._state(source)
+        now = self.clock()
+        result = await poll_source(
+            self.fetcher,
+            source,
+            previous,
+            now,
+            interval=self.settings.interval_for(source),
+            max_backoff=self.settings.polling.max_backoff_seconds,
+        )
+        if result.status != "ok":
+            self._save_state(source, result.state)
+            if result.status == "error":
+                log.warning(
+                    "source %s failed (%s consecutive): %s",
+                    source.name,
+                    result.state.failures,
+                    result.error,
+                )
+            return result
+        fresh = self._new_headlines(result.headlines, previous)
+        first_poll = previous.polls == 0
+        if fresh and not first_poll and source.fetch_summaries:
+            fresh = await fill_summaries(self.fetcher, fresh)
+        fresh = [h if h.published else replace(h, published=now) for h in fresh]
+        alerts = [] if first_poll else self._alerts_for(fresh, now)
+        with self.store.batch():
+            self.store.add_headlines(fresh)
+            queued = self.store.enqueue(alerts) if alerts else 0
+            self._save_state(source, result.state)
+        log.info(
+            "polled %s: %d items, %d new, %d alerts queued%s",
+            source.name,
+            len(result.headlines),
+            len(fresh),
+            queued,
+            " (first poll: recorded, nobody alerted)" if first_poll else "",
+        )
+        if queued:
+            self.on_alerts()
+        return result
+
+    def _new_headlines(
+        self, headlines: Iterable[Headline], previous: SourceState
+    ) -> list[Headline]:
+        last_ids = set(previous.last_ids)
+        seen_here: set[str] = set()
+        fresh = []
+        for headline in headlines:
+            keys = {headline.id, headline.url_key} - {""}
+            if headline.id in last_ids or keys & seen_here:
+                continue
+            seen_here |= keys
+            if not self.store.is_seen(headline.id, headline.url_key):
+                fresh.append(headline)
+        return fresh
+
+    def _alerts_for(self, headlines: list[Headline], now: datetime) -> list[Alert]:
+        max_age = timedelta(hours=self.settings.delivery.max_age_hours)
+        alerts = []
+        for headline in headlines:
+            if headline.published and now - headline.published > max_age:
+                continue  # old news newly seen (a back-dated item): record, don't alert
+            for chat_id, matches in self.index.match(headline.title, headline.summary).items():
+                chat = self.store.chat(chat_id)
+                if chat is None or not chat.active:
+                    continue
+                queries = tuple(dict.fromkeys(m.query.text for m in matches))
+                alerts.append(Alert(chat_id, headline.id, queries, created=now))
+        return alerts
