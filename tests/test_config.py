@@ -25,12 +25,19 @@ def test_defaults_without_a_file():
 
 def test_example_config_is_valid_and_matches_the_built_in_defaults():
     settings = load_settings(ROOT / "config.example.toml", environ={})
-    assert [s.model_dump() for s in settings.sources] == [
-        s.model_dump() for s in default_sources()
-    ]
+    assert [s.model_dump() for s in settings.sources] == [s.model_dump() for s in default_sources()]
     names = [s.name for s in settings.sources]
-    for expected in ("SCMP Tech", "TechNode", "KrASIA", "Pandaily", "Rest of World",
-                     "TechCrunch", "The Verge", "Ars Technica", "Hacker News"):
+    for expected in (
+        "SCMP Tech",
+        "TechNode",
+        "KrASIA",
+        "Pandaily",
+        "Rest of World",
+        "TechCrunch",
+        "The Verge",
+        "Ars Technica",
+        "Hacker News",
+    ):
         assert expected in names
 
 
@@ -55,8 +62,10 @@ def test_token_is_not_shown_in_repr(tmp_path):
         ('[[sources]]\nname = "x"\nurl = "http://x"\ntype = "html"\n', "link_selector"),
         ('[[sources]]\nname = "x"\nurl = "http://x"\ntype = "atom"\n', "sources.0.type"),
         ('[[sources]]\nname = "x"\nurl = "http://x"\ntimezone = "Mars/Base"\n', "Mars/Base"),
-        ('[[sources]]\nname="a"\nurl="http://a"\n[[sources]]\nname="a"\nurl="http://b"\n',
-         "two sources are named"),
+        (
+            '[[sources]]\nname="a"\nurl="http://a"\n[[sources]]\nname="a"\nurl="http://b"\n',
+            "two sources are named",
+        ),
         ("[storage\npath = 1\n", "not valid TOML"),
     ],
 )

@@ -1101,7 +1101,7 @@ class FakeTelegram:
         self,
         chat_id: int | None = None,
         count: int = 1,
-        timeout: float = 10.0,  # noqa: ASYNC109 - same signature as the sync variant
+        timeout: float = 10.0,
     ) -> list[SentMessage]:
         """Like :meth:`wait_for_messages` without blocking the running event loop."""
         deadline = time.monotonic() + timeout
