@@ -13,9 +13,14 @@ import json
 import logging
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.sources import PollResult
+    from bot.store import Store
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
@@ -100,14 +105,21 @@ def run(settings: Settings) -> int:
 
 
 async def check(settings: Settings, *, as_json: bool) -> int:
+    """Fetch every source once; print per source its status, HTTP code, items, how many of
+    them the bot has not seen yet, the next poll time and the last error -- or, with
+    ``as_json``, one JSON object per headline.  Reads the store without locking or writing."""
     from bot.sources import SourceState, poll_source
     from bot.sources.fetch import Fetcher
+    from bot.store import Store, StoreError
 
-    fetcher = Fetcher(settings.polling)
-    now = utcnow()
-    failed = 0
     try:
-        sources = [s for s in settings.sources if s.enabled]
+        store: Store | None = Store.read_only(settings.storage.path)
+    except StoreError as exc:
+        print(f"newsbot: not reading the store ({exc}); every item counts as new", file=sys.stderr)
+        store = None
+    sources = [s for s in settings.sources if s.enabled]
+    now = utcnow()
+    async with Fetcher(settings.polling) as fetcher:
         results = await asyncio.gather(
             *(
                 poll_source(
@@ -121,8 +133,7 @@ async def check(settings: Settings, *, as_json: bool) -> int:
                 for source in sources
             )
         )
-    finally:
-        await fetcher.close()
+    failed = 0
     for source, result in zip(sources, results, strict=True):
         failed += result.status == "error"
         if as_json:
@@ -136,20 +147,38 @@ async def check(settings: Settings, *, as_json: bool) -> int:
                     "summary": h.summary,
                 }
                 print(json.dumps(record, ensure_ascii=False))
+            if result.error:
+                print(f"newsbot: {source.name}: {result.error}", file=sys.stderr)
             continue
-        next_poll = result.state.next_poll_at.isoformat() if result.state.next_poll_at else "-"
-        print(
-            f"{source.name}: {result.status}, HTTP {result.http_status or '-'}, "
-            f"{len(result.headlines)} items, next poll {next_poll}"
-            + (f", error: {result.error}" if result.error else "")
-        )
+        print(describe(source.name, result, store))
         for h in result.headlines[:5]:
             print(f"  - {h.title}  <{h.link}>")
-    if as_json and failed:
-        for source, result in zip(sources, results, strict=True):
-            if result.status == "error":
-                print(f"newsbot: {source.name}: {result.error}", file=sys.stderr)
-    return 1 if failed == len(results) and results else 0
+    if store is not None:
+        store.close()
+    return 1 if results and failed == len(results) else 0
+
+
+def describe(name: str, result: PollResult, store: Store | None) -> str:
+    """One line of ``check``: this fetch, and what the running bot recorded."""
+    new = sum(1 for h in result.headlines if store is None or not store.is_seen(h.id, h.url_key))
+    recorded = store.source_state(name) if store is not None else {}
+    next_poll = recorded.get("next_poll_at") or (
+        result.state.next_poll_at.isoformat(timespec="seconds")
+        if result.state.next_poll_at
+        else "-"
+    )
+    line = (
+        f"{name}: {result.status}, HTTP {result.http_status or '-'}, "
+        f"{len(result.headlines)} items, {new} new, next poll {next_poll}"
+    )
+    if result.error:
+        line += f", error: {result.error}"
+    if recorded.get("failures"):
+        line += (
+            f"; the bot's last {recorded['failures']} polls failed: "
+            f"{recorded.get('last_error') or '-'}"
+        )
+    return line
 
 
 if __name__ == "__main__":

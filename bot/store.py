@@ -255,6 +255,7 @@ class Store:
         self._batch_ops: list[str] = []
         self._failed: BaseException | None = None
         self._closed = False
+        self._read_only = False
         # tables and indexes
         self._chats: dict[int, Chat] = {}
         self._subs: dict[int, list[str]] = {}
@@ -298,6 +299,32 @@ class Store:
         except BaseException:
             store._release()
             raise
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return store
+
+    @classmethod
+    def read_only(
+        cls,
+        path: str | Path,
+        *,
+        retention: timedelta = timedelta(days=30),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Store:
+        """The store's data for inspection (``python -m bot check``): takes no lock and writes
+        nothing, so it works beside a running bot (and may be a moment behind it).  A missing
+        directory reads as an empty store.  Every write raises ``StoreError``."""
+        path = Path(path)
+        store = cls(path, retention=retention, compact_every=DEFAULT_COMPACT_EVERY, clock=clock)
+        store._read_only = True
+        snap = path / SNAPSHOT_NAME
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            if snap.exists():
+                store._seq, _ = store._load_snapshot(snap)
+                store._replay(path / JOURNAL_NAME, store._seq)
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -395,7 +422,7 @@ class Store:
             if version < SCHEMA_VERSION:
                 migrated_from = version
                 backup = snap.with_name(f"{snap.name}.v{version}.bak")
-                if not backup.exists():
+                if not self._read_only and not backup.exists():
                     shutil.copy2(snap, backup)
                     _fsync_dir(self.path)
                 # migrations rewrite the raw tables TinyDB read, in memory
@@ -537,6 +564,8 @@ class Store:
                 self._commit()
 
     def _check_writable(self) -> None:
+        if self._read_only:
+            raise StoreError("this store was opened read-only")
         if self._closed:
             raise StoreError("the store is closed")
         if self._failed is not None:

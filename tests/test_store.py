@@ -645,3 +645,27 @@ def test_compaction_error_never_writes_a_half_snapshot(
         assert s2.subscriptions(1) == ["a"] and s2.alert_state(1, "h") == "pending"
     finally:
         s2.close()
+
+
+def test_read_only_sees_the_data_of_a_running_store_and_writes_nothing(tmp_path):
+    from bot.store import StoreError
+
+    path = tmp_path / "data"
+    assert Store.read_only(path).chats() == []  # a missing store reads as empty
+    assert not path.exists()
+
+    live = Store.open(path)
+    try:
+        live.add_subscription(5, "eVTOL")
+        live.set_source_state("S", {"failures": 2, "last_error": "HTTP 500"})
+        before = {p.name: p.read_bytes() for p in path.iterdir()}
+        peek = Store.read_only(path)  # beside the running store: no lock needed
+        assert peek.subscriptions(5) == ["eVTOL"]
+        assert peek.source_state("S")["last_error"] == "HTTP 500"
+        with pytest.raises(StoreError, match="read-only"):
+            peek.add_subscription(5, "Nexperia")
+        peek.close()
+        assert {p.name: p.read_bytes() for p in path.iterdir()} == before
+        live.add_subscription(5, "Nexperia")  # the live store is unaffected
+    finally:
+        live.close()

@@ -149,3 +149,17 @@ def test_second_process_on_the_same_store_refuses_to_start(tmp_path, fake, feeds
     finally:
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=30)
+
+
+def test_check_reports_each_source_status_new_items_and_errors(tmp_path, fake, feeds):
+    feed = Feed(feeds, "/ok.xml", [Item("Unitree Steps Closer to IPO", "https://e.com/u")])
+    feeds.add("/down.xml", status=500)
+    config = write_config(tmp_path, fake, [("Ok", feed.url), ("Down", feeds.url("/down.xml"))])
+    result = run(config, None, "check")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    ok = next(line for line in lines if line.startswith("Ok:"))
+    assert "ok, HTTP 200, 1 items, 1 new, next poll" in ok
+    assert "Unitree Steps Closer to IPO" in result.stdout
+    down = next(line for line in lines if line.startswith("Down:"))
+    assert "error, HTTP 500" in down and "error:" in down
