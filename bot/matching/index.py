@@ -11,28 +11,69 @@ on the number of subscriptions; adding or removing a subscription touches a few 
 
 from __future__ import annotations
 
+from array import array
+
 from .normalize import Text, analyse
-from .query import _STEMS, Hits, Match, Query, Term, stems, term_hits
+from .query import _STEMS, Hits, Match, Query, Span, Term, _merge, stems, term_hits
 
 __all__ = ["MatchIndex"]
 
 
 class _TermEntry:
-    __slots__ = ("queries", "refs", "term")
+    __slots__ = ("acronym", "exact", "plural", "queries", "refs", "stem", "term", "word")
 
     def __init__(self, term: Term) -> None:
         self.term = term
         self.refs = 0
-        self.queries: set[str] = set()  # keys of queries in which it is a positive term
+        # queries in which it is a positive term: key -> entry
+        self.queries: dict[str, _QueryEntry] = {}
+        # a single plain Latin word (no symbols): verified by a fast path, see _word_spans
+        self.word = term.simple and len(term.toks) == 1
+        self.plural = term.plural
+        self.stem = term.toks[-1]
+        self.acronym = term.acronym[-1]
+        self.exact = term.exact
 
 
 class _QueryEntry:
-    __slots__ = ("chats", "query", "terms")
+    __slots__ = ("chats", "ids", "mixed", "query", "single", "terms")
 
     def __init__(self, query: Query, terms: list[_TermEntry]) -> None:
         self.query = query
         self.terms = terms
         self.chats: dict[int, Query] = {}  # each chat's own Query (its own display text)
+        # the same chat ids, packed: the fan-out reads them without touching scattered ints
+        self.ids: array[int] | list[int] = array("q")
+        self.mixed = 0  # chats whose display text differs from ``query.text``
+        alts = query.alternatives
+        # the key of its only term when the query is one keyword or phrase, else None
+        self.single = (
+            alts[0][0].key if len(alts) == 1 and len(alts[0]) == 1 and not query.excludes
+            else None
+        )
+
+    def set_chat(self, chat_id: int, own: Query) -> bool:
+        """Record ``chat_id``'s own query; True when the chat is new here."""
+        old = self.chats.get(chat_id)
+        text = self.query.text
+        if old is not None and old.text != text:
+            self.mixed -= 1
+        if own.text != text:
+            self.mixed += 1
+        self.chats[chat_id] = own
+        if old is not None:
+            return False
+        try:
+            self.ids.append(chat_id)
+        except OverflowError:  # beyond 64 bits: keep them as Python ints
+            self.ids = [*self.ids, chat_id]
+        return True
+
+    def drop_chat(self, chat_id: int) -> None:
+        own = self.chats.pop(chat_id)
+        if own.text != self.query.text:
+            self.mixed -= 1
+        self.ids.remove(chat_id)
 
 
 class MatchIndex:
@@ -68,14 +109,13 @@ class MatchIndex:
         if entry is None:
             terms = [self._ref_term(t) for t in query.terms]
             positive = {t.key for alt in query.alternatives for t in alt}
+            entry = _QueryEntry(query, terms)
             for te in terms:
                 if te.term.key in positive:
-                    te.queries.add(query.key)
-            entry = _QueryEntry(query, terms)
+                    te.queries[query.key] = entry
             self._queries[query.key] = entry
-        if chat_id not in entry.chats:
+        if entry.set_chat(chat_id, query):
             self._pairs += 1
-        entry.chats[chat_id] = query
         self._chats.setdefault(chat_id, set()).add(query.key)
 
     def remove(self, chat_id: int, query_key: str) -> None:
@@ -87,12 +127,12 @@ class MatchIndex:
         if not keys:
             del self._chats[chat_id]
         entry = self._queries[query_key]
-        del entry.chats[chat_id]
+        entry.drop_chat(chat_id)
         self._pairs -= 1
         if not entry.chats:
             del self._queries[query_key]
             for te in entry.terms:
-                te.queries.discard(query_key)
+                te.queries.pop(query_key, None)
                 self._unref_term(te)
 
     def remove_chat(self, chat_id: int) -> None:
@@ -152,70 +192,179 @@ class MatchIndex:
             del table[key]
 
     # -- matching --------------------------------------------------------------------------
-    def _candidates(self, text: Text, out: dict[int, _TermEntry]) -> None:
-        toks, cjk = text.toks, text.cjk
-        grams, prefixes = self._grams, self._prefixes
-        n = len(toks)
-        for i in range(n):
-            if cjk[i]:
-                if self._cjk:
-                    run = toks[i]
-                    table = self._cjk
-                    for length in self._cjk_lengths:
-                        for k in range(len(run) - length + 1):
-                            hit = table.get(run[k: k + length])
-                            if hit:
-                                for te in hit:
-                                    out[id(te)] = te
-                continue
-            base = ""
-            j = i
-            while True:
-                tok = toks[j]
-                for s in _STEMS.get(tok) or stems(tok):
-                    hit = grams.get(base + s)
-                    if hit:
+    def _scan(
+        self, text: Text, slot: int, words: dict[_TermEntry, tuple[list[str], list[str]]],
+        other: set[_TermEntry],
+    ) -> None:
+        """Find the terms whose index key occurs in ``text`` (still to be verified).
+
+        Single plain words go to ``words`` with the text's tokens that are forms of them
+        (in ``slot`` 0 for the title, 1 for the summary); every other term to ``other``.
+        """
+        toks = text.toks
+        grams = self._grams
+        for tok in set(toks):  # CJK runs are never keys of ``grams``: harmless here
+            hit = grams.get(tok)
+            if hit is not None:
+                for te in hit:
+                    if te.word:
+                        f = words.get(te)
+                        if f is None:
+                            words[te] = f = ([], [])
+                        f[slot].append(tok)
+                    else:
+                        other.add(te)
+            n = len(tok)
+            if n > 1 and tok[-1] == "s":  # a plural: look up its possible singulars
+                for stem in (
+                    (tok[:-1], tok[:-2], tok[:-3] + "y") if n > 3 and tok[-3:] == "ies"
+                    else (tok[:-1], tok[:-2]) if n > 2 and tok[-2] == "e"
+                    else (tok[:-1],)
+                ):
+                    hit = grams.get(stem)
+                    if hit is not None:
                         for te in hit:
-                            out[id(te)] = te
-                base += tok
-                j += 1
-                if j >= n or cjk[j] or base not in prefixes:
-                    break
-                base += " "
+                            if not te.word:
+                                other.add(te)
+                            elif te.plural:
+                                f = words.get(te)
+                                if f is None:
+                                    words[te] = f = ([], [])
+                                f[slot].append(tok)
+        prefixes = self._prefixes
+        cjk = text.cjk
+        if prefixes and not prefixes.keys().isdisjoint(toks):
+            n = len(toks)
+            for i, base in enumerate(toks):
+                if base not in prefixes:
+                    continue
+                j = i + 1
+                while j < n and not cjk[j]:
+                    tok = toks[j]
+                    head = base + " "
+                    for s in _STEMS.get(tok) or stems(tok):
+                        hit = grams.get(head + s)
+                        if hit:
+                            other.update(hit)
+                    base = head + tok
+                    j += 1
+                    if base not in prefixes:
+                        break
+        if self._cjk and True in cjk:
+            lengths = self._cjk_lengths
+            subs = {
+                run[k: k + n]
+                for run, c in zip(toks, cjk, strict=True) if c
+                for n in lengths
+                for k in range(len(run) - n + 1)
+            }
+            table = self._cjk
+            for key in table.keys() & subs:
+                other.update(table[key])
 
     def match(self, title: str, summary: str = "") -> dict[int, list[Match]]:
-        """chat id -> the matches of its queries in this headline (title and summary)."""
+        """chat id -> the matches of its queries in this headline (title and summary).
+
+        Each distinct term is verified once, each distinct query evaluated once, and one
+        :class:`Match` is shared by every chat that follows the query under the same display
+        text; every chat gets its own list.
+        """
         tt, st = analyse(title), analyse(summary)
-        cands: dict[int, _TermEntry] = {}
+        words: dict[_TermEntry, tuple[list[str], list[str]]] = {}
+        other: set[_TermEntry] = set()
         if tt.toks:
-            self._candidates(tt, cands)
+            self._scan(tt, 0, words, other)
         if st.toks:
-            self._candidates(st, cands)
-        if not cands:
+            self._scan(st, 1, words, other)
+        if not words and not other:
             return {}
-        hits: Hits = {}
-        qkeys: set[str] = set()
-        for te in cands.values():
+        found: dict[_TermEntry, tuple[tuple[Span, ...], tuple[Span, ...]]] = {}
+        for te, (in_title, in_summary) in words.items():
+            a = _word_spans(te, tt, in_title) if in_title else None
+            b = _word_spans(te, st, in_summary) if in_summary else None
+            if a or b:
+                found[te] = (_original(tt, a), _original(st, b))
+        for te in other:
             h = term_hits(te.term, tt, st)
             if h is not None:
-                hits[te.term.key] = h
-                qkeys.update(te.queries)
+                found[te] = h
+        entries: dict[_QueryEntry, None] = {}
+        for te in found:
+            entries.update(dict.fromkeys(te.queries.values()))
+        hits: Hits | None = None
         result: dict[int, list[Match]] = {}
-        queries = self._queries
-        for qk in qkeys:
-            entry = queries[qk]
-            shared = entry.query
-            m = shared.evaluate(hits)
-            if m is None:
+        get = result.get
+        for entry in entries:
+            if entry.single is not None:
+                ts, ss = found[entry.terms[0]]
+            else:
+                if hits is None:
+                    hits = {te.term.key: h for te, h in found.items()}
+                m = entry.query.evaluate(hits)
+                if m is None:
+                    continue
+                ts, ss = m.title_spans, m.summary_spans
+            if entry.mixed:
+                own_matches: dict[str, Match] = {}
+                for chat_id, own in entry.chats.items():
+                    mm = own_matches.get(own.text)
+                    if mm is None:
+                        mm = own_matches[own.text] = Match(own, ts, ss)
+                    lst = get(chat_id)
+                    if lst is None:
+                        result[chat_id] = [mm]
+                    else:
+                        lst.append(mm)
                 continue
-            for chat_id, own in entry.chats.items():
-                if own is not shared and own.text != shared.text:
-                    mm = Match(own, m.title_spans, m.summary_spans)
-                else:
-                    mm = m
-                lst = result.get(chat_id)
+            mm = Match(entry.query, ts, ss)
+            for chat_id in entry.ids:
+                lst = get(chat_id)
                 if lst is None:
                     result[chat_id] = [mm]
                 else:
                     lst.append(mm)
         return result
+
+
+def _word_spans(te: _TermEntry, text: Text, forms: list[str]) -> list[Span] | None:
+    """Spans of a single plain word in ``text`` (normalised offsets), as Term.find gives.
+
+    ``forms`` are the text's tokens that are the word or (for a plural term) its plurals.
+    """
+    pos = text.positions
+    occ = pos[forms[0]]
+    for f in forms[1:]:
+        occ = occ + pos[f]
+    tstart, tend = text.offsets()
+    norm = text.norm
+    size = len(norm)
+    out: list[Span] = []
+    for i in occ:
+        a = tstart[i]
+        b = tend[i]
+        if te.acronym:  # in capitals; the plural only with a lowercase s: EVs
+            stem = te.stem
+            tok = text.toks[i]
+            if tok != stem:
+                if tok != stem + "s" or text.original(b - 1, b) != "s":
+                    continue
+                word = text.original(a, a + len(stem))
+            else:
+                word = text.original(a, b)
+            if word != word.upper():
+                continue
+        if norm.startswith("'s", b) and not (b + 2 < size and norm[b + 2].isalnum()):
+            if te.exact:
+                continue
+            b += 2
+        out.append((a, b))
+    return out
+
+
+def _original(text: Text, spans: list[Span] | None) -> tuple[Span, ...]:
+    """Normalised spans -> sorted, merged spans in the original text."""
+    if not spans:
+        return ()
+    if text.starts is None:
+        return (spans[0],) if len(spans) == 1 else _merge(spans)
+    return _merge(text.original_span(a, b) for a, b in spans)
