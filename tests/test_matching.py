@@ -309,3 +309,32 @@ def test_cjk_lengths_and_phrases_in_index():
     assert set(ix.match(SUMMIT)) == {3, 4, 5}
     ix.remove(1, parse_query("小米汽车").key)
     assert set(ix.match("小米汽车交付")) == {2}
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("AI chip", "New AI Chips for Cars"),
+        ("AI chip", "new ai chips for cars"),
+        ("AI chip", "AI Chip's Debut"),
+        ('"data center"', "Data Center's Power"),
+        ('"data center"', "Data Centers Grow"),
+        ("data center", "Data-Center’s Power; data  centers"),
+        ("low altitude", "Low/Altitude"),
+        ("EV battery", "EVs battery plant"),
+        ("EV battery", "EV Batteries Pile Up"),
+        ("US export", "U.S. Export Rules"),
+        ("US export", "us export rules"),
+        ("TSMC", "TSMC, TSMCs and tsmc; TSMC's"),
+        ('"TSMC"', "TSMC's plant"),
+        ("battery", "Batteries, battery's, batterys and batteryes"),
+    ],
+)
+def test_index_fast_paths_agree_with_find(query: str, title: str):
+    """Plain words and phrases are verified by MatchIndex's own fast paths: same result."""
+    q = parse_query(query)
+    ix = MatchIndex()
+    ix.add(1, q)
+    expected = q.find(title, title)
+    got = ix.match(title, title)
+    assert got.get(1) == ([expected] if expected else None)

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from array import array
 
-from .normalize import Text, analyse
+from .normalize import SEPARATORS, Text, analyse
 from .query import _STEMS, Hits, Match, Query, Span, Term, _merge, stems, term_hits
 
 __all__ = ["MatchIndex"]
 
 
 class _TermEntry:
-    __slots__ = ("acronym", "exact", "plural", "queries", "refs", "stem", "term", "word")
+    __slots__ = (
+        "acronym", "exact", "phrase", "plural", "queries", "refs", "stem", "term", "word",
+    )
 
     def __init__(self, term: Term) -> None:
         self.term = term
@@ -29,6 +31,8 @@ class _TermEntry:
         self.queries: dict[str, _QueryEntry] = {}
         # a single plain Latin word (no symbols): verified by a fast path, see _word_spans
         self.word = term.simple and len(term.toks) == 1
+        # plain words separated by spaces or hyphens: verified where the scan finds them
+        self.phrase = term.simple and len(term.toks) > 1
         self.plural = term.plural
         self.stem = term.toks[-1]
         self.acronym = term.acronym[-1]
@@ -194,12 +198,13 @@ class MatchIndex:
     # -- matching --------------------------------------------------------------------------
     def _scan(
         self, text: Text, slot: int, words: dict[_TermEntry, tuple[list[str], list[str]]],
-        other: set[_TermEntry],
+        phrases: dict[_TermEntry, tuple[list[Span], list[Span]]], other: set[_TermEntry],
     ) -> None:
         """Find the terms whose index key occurs in ``text`` (still to be verified).
 
         Single plain words go to ``words`` with the text's tokens that are forms of them
-        (in ``slot`` 0 for the title, 1 for the summary); every other term to ``other``.
+        (in ``slot`` 0 for the title, 1 for the summary); plain phrases are verified here and
+        go to ``phrases`` with their spans; every other term to ``other``.
         """
         toks = text.toks
         grams = self._grams
@@ -245,7 +250,16 @@ class MatchIndex:
                     for s in _STEMS.get(tok) or stems(tok):
                         hit = grams.get(head + s)
                         if hit:
-                            other.update(hit)
+                            for te in hit:
+                                if not te.phrase:
+                                    other.add(te)
+                                    continue
+                                span = _phrase_span(te, text, i, j, s == tok)
+                                f = phrases.get(te)
+                                if f is None:
+                                    phrases[te] = f = ([], [])
+                                if span is not None:
+                                    f[slot].append(span)
                     base = head + tok
                     j += 1
                     if base not in prefixes:
@@ -271,17 +285,21 @@ class MatchIndex:
         """
         tt, st = analyse(title), analyse(summary)
         words: dict[_TermEntry, tuple[list[str], list[str]]] = {}
+        phrases: dict[_TermEntry, tuple[list[Span], list[Span]]] = {}
         other: set[_TermEntry] = set()
         if tt.toks:
-            self._scan(tt, 0, words, other)
+            self._scan(tt, 0, words, phrases, other)
         if st.toks:
-            self._scan(st, 1, words, other)
-        if not words and not other:
+            self._scan(st, 1, words, phrases, other)
+        if not words and not phrases and not other:
             return {}
         found: dict[_TermEntry, tuple[tuple[Span, ...], tuple[Span, ...]]] = {}
         for te, (in_title, in_summary) in words.items():
             a = _word_spans(te, tt, in_title) if in_title else None
             b = _word_spans(te, st, in_summary) if in_summary else None
+            if a or b:
+                found[te] = (_original(tt, a), _original(st, b))
+        for te, (a, b) in phrases.items():
             if a or b:
                 found[te] = (_original(tt, a), _original(st, b))
         for te in other:
@@ -359,6 +377,43 @@ def _word_spans(te: _TermEntry, text: Text, forms: list[str]) -> list[Span] | No
             b += 2
         out.append((a, b))
     return out
+
+
+def _phrase_span(te: _TermEntry, text: Text, i: int, j: int, same: bool) -> Span | None:
+    """The span of a plain phrase found by the scan at tokens ``i..j``, as Term.find gives.
+
+    The words before the last are equal by construction; ``same``: the last one is too
+    (else it is a plural form).
+    """
+    term = te.term
+    if not same and not term.plural:
+        return None
+    tstart, tend = text.offsets()
+    norm = text.norm
+    for k in range(i + 1, j + 1):
+        if norm[tend[k - 1]: tstart[k]].strip(SEPARATORS):
+            return None
+    if True in term.acronym:  # in capitals; the plural only with a lowercase s: EVs
+        for w, p in enumerate(term.toks):
+            if not term.acronym[w]:
+                continue
+            k = i + w
+            a, b = tstart[k], tend[k]
+            tok = text.toks[k]
+            if tok != p:
+                if tok != p + "s" or text.original(b - 1, b) != "s":
+                    return None
+                b = a + len(p)
+            word = text.original(a, b)
+            if word != word.upper():
+                return None
+    a = tstart[i]
+    b = tend[j]
+    if norm.startswith("'s", b) and not (b + 2 < len(norm) and norm[b + 2].isalnum()):
+        if term.exact:
+            return None
+        b += 2
+    return a, b
 
 
 def _original(text: Text, spans: list[Span] | None) -> tuple[Span, ...]:
