@@ -5,8 +5,15 @@ phrase, with the last word also looked up as the singular of a plural) and the s
 its CJK runs (of the lengths that are followed) are looked up in a dictionary of the distinct
 terms of all queries.  Only the terms found there are verified (gaps, acronyms, symbols),
 only the queries holding a verified term are evaluated (AND, OR, exclusions), and each
-matching query fans out to the chats that follow it.  The cost depends on the headline, not
-on the number of subscriptions; adding or removing a subscription touches a few dict entries.
+matching query fans out to the chats that follow it.  Single plain words and plain phrases
+(the bulk of all terms) are verified by fast paths here that give the same spans as
+:meth:`Term.find`; the rest (symbols, CJK, mixed terms) go through :meth:`Term.find`.  Each
+distinct term is verified once and each distinct query evaluated once per headline; one Match
+per query is shared by all its chats, whose ids are packed in an array.
+
+The work grows with what the headline matches (terms found, queries matching, chats to
+notify), not with the number of subscriptions as such; adding or removing a subscription
+touches a few dict entries (and the query's chat-id array).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 from array import array
 
 from .normalize import SEPARATORS, Text, analyse
-from .query import _STEMS, Hits, Match, Query, Span, Term, _merge, stems, term_hits
+from .query import _STEMS, Match, Query, Span, Term, _merge, stems, term_hits
 
 __all__ = ["MatchIndex"]
 
@@ -309,15 +316,13 @@ class MatchIndex:
         entries: dict[_QueryEntry, None] = {}
         for te in found:
             entries.update(dict.fromkeys(te.queries.values()))
-        hits: Hits | None = None
         result: dict[int, list[Match]] = {}
         get = result.get
         for entry in entries:
             if entry.single is not None:
                 ts, ss = found[entry.terms[0]]
-            else:
-                if hits is None:
-                    hits = {te.term.key: h for te, h in found.items()}
+            else:  # OR / AND / exclusions: only this query's own terms are looked up
+                hits = {te.term.key: found[te] for te in entry.terms if te in found}
                 m = entry.query.evaluate(hits)
                 if m is None:
                     continue
