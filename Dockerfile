@@ -16,10 +16,22 @@ RUN pip install . \
 
 COPY config.example.toml /etc/newsbot/config.toml
 # The store lives in /data: keep it in a volume so subscriptions survive a new container.
-RUN sed -i 's|^path = "data"|path = "/data"|' /etc/newsbot/config.toml
+# /healthz and /metrics listen on every interface, so the health check and scrapes work.
+RUN sed -i -e 's|^path = "data"|path = "/data"|' \
+           -e 's|^listen = "127.0.0.1"|listen = "0.0.0.0"|' /etc/newsbot/config.toml \
+    && grep -q '^path = "/data"' /etc/newsbot/config.toml \
+    && grep -q '^listen = "0.0.0.0"' /etc/newsbot/config.toml
 VOLUME ["/data"]
 
+# 9464: /healthz and /metrics ([metrics] port); 8443: the webhook ([telegram] webhook_port,
+# only used when webhook_url is set).
+EXPOSE 9464 8443
+
 USER newsbot
+# No curl in the slim image: Python's urllib asks /healthz (any error or a 503 fails).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:9464/healthz', timeout=4)"]
+
 # The token comes from the environment: docker run -e TELEGRAM_BOT_TOKEN=...
 ENTRYPOINT ["python", "-m", "bot"]
 CMD ["run"]

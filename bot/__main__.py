@@ -1,6 +1,7 @@
 """The command line: ``python -m bot [--config FILE] [run | check [--json]]``.
 
-``run`` (the default) starts the bot with long polling; SIGINT and SIGTERM stop it cleanly.
+``run`` (the default) starts the bot with long polling, or as a webhook server when
+``[telegram] webhook_url`` is set; SIGINT and SIGTERM stop it cleanly.
 ``check`` fetches every configured source once and prints what it parsed, with no token and
 without touching the store, so a user can try a config before running the bot.
 """
@@ -14,6 +15,7 @@ import logging
 import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.models import utcnow
@@ -22,33 +24,62 @@ if TYPE_CHECKING:
     from bot.sources import PollResult
     from bot.store import Store
 
+log = logging.getLogger("bot")
+
 EXIT_CONFIG = 2
 EXIT_STORE = 3
 
 
 class RedactToken(logging.Filter):
-    """Belt and braces: no log line ever carries the bot token."""
+    """Belt and braces: no log line ever carries the bot token (or the webhook secret).
 
-    def __init__(self, token: str | None) -> None:
+    Redacts the message, the formatted exception (``exc_text``, which the formatter then
+    uses as is: a traceback may quote a URL or an error text with the token in it) and the
+    stack; each secret also in its URL-quoted form (``123:abc`` as ``123%3Aabc``)."""
+
+    def __init__(self, token: str | None, *more: str | None) -> None:
         super().__init__()
         self.token = token
+        secrets = {s for s in (token, *more) if s}
+        secrets |= {quote(s, safe="") for s in secrets}
+        # longest first, so a secret containing another is replaced whole
+        self.secrets = sorted(secrets, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<token>")
+        return text
+
+    def _dirty(self, text: str) -> bool:
+        return any(secret in text for secret in self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
-            message = record.getMessage()
-            if self.token in message:
-                record.msg = message.replace(self.token, "<token>")
-                record.args = None
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if self._dirty(message):
+            record.msg = self.redact(message)
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text and self._dirty(record.exc_text):
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info and self._dirty(record.stack_info):
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 
-def setup_logging(level: str, token: str | None) -> None:
+_FORMATTER = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def setup_logging(level: str, token: str | None, *secrets: str | None) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactToken(token))
+    handler.setFormatter(_FORMATTER)
+    handler.addFilter(RedactToken(token, *secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.captureWarnings(True)  # warnings, too, pass the token filter
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -75,14 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(args.log_level, settings.token)
+    setup_logging(args.log_level, settings.token, settings.webhook_secret)
     if args.command == "check":
         return asyncio.run(check(settings, as_json=args.json))
     return run(settings)
 
 
 def run(settings: Settings) -> int:
-    from bot.app import build_application
+    from bot.app import ALLOWED_UPDATES, build_application, webhook_options
     from bot.store import Store, StoreError
 
     if not settings.token:
@@ -100,7 +131,22 @@ def run(settings: Settings) -> int:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_STORE
     application = build_application(settings, store)
-    application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    options = webhook_options(settings)
+    try:
+        if options is not None:
+            log.info(
+                "webhook: listening on %s:%s, path %s",
+                options["listen"],
+                options["port"],
+                settings.telegram.webhook_path,
+            )
+            application.run_webhook(**options)
+        else:
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except Exception:
+        # Logged, so the token filter sees the traceback (PTB's InvalidToken quotes the token).
+        log.exception("newsbot stopped on an error")
+        return 1
     return 0
 
 

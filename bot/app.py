@@ -1,18 +1,26 @@
 """Builds the python-telegram-bot ``Application``: handlers, jobs, delivery, shutdown.
 
-``build_application(settings, store)`` wires everything; ``Application.run_polling`` then
-runs it (``python -m bot``), and ``running(app)`` runs the very same start and stop sequence
-inside an existing event loop (the end-to-end tests use it).
+``build_application(settings, store)`` wires everything; ``Application.run_polling`` -- or
+``run_webhook(**webhook_options(settings))`` when ``[telegram] webhook_url`` is set -- then
+runs it (``python -m bot``), and ``running(app)`` runs the very same start and stop sequence,
+in the same mode and with the same arguments, inside an existing event loop (the end-to-end
+tests use it).
+
+``post_init`` also starts the metrics endpoint (``/healthz``, ``/metrics``; see
+``bot.metrics``) in the bot's event loop; ``post_stop`` stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ContextTypes
@@ -22,14 +30,19 @@ from bot.config import Settings
 from bot.delivery.outbox import Deliverer
 from bot.delivery.pacing import Pacer
 from bot.matching import MatchIndex, QueryError, parse_query
+from bot.metrics import Metrics, MetricsServer
 from bot.poller import Poller
 from bot.sources.fetch import Fetcher
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 PRUNE_SECONDS = 3600.0
+#: /healthz fails when the poll job has not run for this long (3 ticks).
+HEALTH_TICK_SECONDS = 3 * TICK_SECONDS
+#: The update types the bot handles, asked of Telegram in both modes.
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 @dataclass
@@ -43,6 +56,10 @@ class Core:
     poller: Poller | None = None
     deliverer: Deliverer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+    metrics_server: MetricsServer | None = None
+    last_tick: float | None = None  # time.monotonic() of the last poll job run
+    started: float = field(default_factory=time.monotonic)
 
 
 def build_index(store: Store) -> MatchIndex:
@@ -60,17 +77,20 @@ def build_application(settings: Settings, store: Store) -> Application:
     token = settings.token
     if not token:
         raise ValueError("no bot token: set TELEGRAM_BOT_TOKEN")
+    metrics = Metrics()
     application = (
         Application.builder()
         .token(token)
         .base_url(settings.telegram.api_base_url)
-        .rate_limiter(Pacer())
+        .rate_limiter(Pacer(metrics=metrics))
         .post_init(start_services)
         .post_stop(stop_services)
         .post_shutdown(close_store)
         .build()
     )
-    application.bot_data["core"] = Core(settings=settings, store=store, index=build_index(store))
+    core = Core(settings=settings, store=store, index=build_index(store), metrics=metrics)
+    metrics.track(lambda: store_gauges(core))
+    application.bot_data["core"] = core
     handlers.register(application)
     application.add_error_handler(on_error)
     return application
@@ -87,9 +107,15 @@ async def start_services(application: Application) -> None:
         max_age=timedelta(hours=settings.delivery.max_age_hours),
         summary_chars=settings.delivery.summary_chars,
         on_migrated=core.index.move_chat,
+        metrics=core.metrics,
     )
     core.poller = Poller(
-        settings, core.store, core.index, core.fetcher, on_alerts=core.deliverer.wake
+        settings,
+        core.store,
+        core.index,
+        core.fetcher,
+        on_alerts=core.deliverer.wake,
+        metrics=core.metrics,
     )
     core.store.prune_sources({s.name for s in settings.sources})
     core.tasks.append(asyncio.create_task(core.deliverer.run(), name="delivery"))
@@ -98,15 +124,87 @@ async def start_services(application: Application) -> None:
         raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
     job_queue.run_repeating(poll_tick, interval=TICK_SECONDS, first=0.2, name="poll")
     job_queue.run_repeating(prune, interval=PRUNE_SECONDS, first=PRUNE_SECONDS, name="prune")
+    await start_metrics(application)
     log.info(
-        "newsbot started: %d sources, %d subscriptions",
+        "newsbot started (%s): %d sources, %d subscriptions",
+        "webhook" if settings.telegram.webhook_url else "long polling",
         len(core.poller.sources),
         len(core.index),
     )
 
 
+async def start_metrics(application: Application) -> None:
+    """Serve /healthz and /metrics if enabled.  A taken port is logged, not fatal: the bot's
+    job is alerts, and a failing health check shows the problem."""
+    core: Core = application.bot_data["core"]
+    config = core.settings.metrics
+    if not config.enabled or core.metrics_server is not None:
+        return
+    server = MetricsServer(
+        core.metrics, lambda: health(application), listen=config.listen, port=config.port
+    )
+    try:
+        await server.start()
+    except OSError as exc:
+        log.error("metrics endpoint not started on %s:%s: %s", config.listen, config.port, exc)
+        return
+    core.metrics_server = server
+    log.info("health and metrics on %s:%s (/healthz, /metrics)", config.listen, server.port)
+
+
+async def stop_metrics(application: Application) -> None:
+    core: Core = application.bot_data["core"]
+    server, core.metrics_server = core.metrics_server, None
+    if server is not None:
+        await server.stop()
+
+
+def health(application: Application) -> tuple[bool, dict[str, Any]]:
+    """Healthy = the application runs, the poll job ran lately, the store takes writes."""
+    core: Core = application.bot_data["core"]
+    now = time.monotonic()
+    tick_age = None if core.last_tick is None else now - core.last_tick
+    store_ok = store_writable(core.store)
+    checks = {
+        "application": bool(application.running),
+        "poll_tick": tick_age is not None and tick_age <= HEALTH_TICK_SECONDS,
+        "store": store_ok,
+    }
+    details: dict[str, Any] = {
+        "mode": "webhook" if core.settings.telegram.webhook_url else "polling",
+        "checks": checks,
+        "last_poll_tick_seconds_ago": None if tick_age is None else round(tick_age, 3),
+        "uptime_seconds": round(now - core.started, 1),
+    }
+    return all(checks.values()), details
+
+
+def store_writable(store: Store) -> bool:
+    """True while the store is open and no durable write has failed."""
+    try:
+        store._check_writable()
+    except StoreError:
+        return False
+    return True
+
+
+def store_gauges(core: Core) -> dict[str, float]:
+    """The gauges of /metrics, read from the store at scrape time."""
+    stats = core.store.stats()
+    values: dict[str, float] = {
+        "chats": stats["chats"],
+        "chats_active": sum(1 for chat in core.store.chats() if chat.active),
+        "subscriptions": stats["subscriptions"],
+        "outbox_pending": stats["pending"],
+    }
+    if core.last_tick is not None:
+        values["poll_tick_age_seconds"] = time.monotonic() - core.last_tick
+    return values
+
+
 async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     core: Core = context.bot_data["core"]
+    core.last_tick = time.monotonic()
     if core.poller is not None:
         core.poller.tick()
 
@@ -119,6 +217,7 @@ async def prune(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def stop_services(application: Application) -> None:
     core: Core = application.bot_data["core"]
+    await stop_metrics(application)
     if core.poller is not None:
         await core.poller.stop()
     if core.deliverer is not None:
@@ -133,12 +232,16 @@ async def stop_services(application: Application) -> None:
 
 async def close_store(application: Application) -> None:
     core: Core = application.bot_data["core"]
+    await stop_metrics(application)  # if start failed after post_init, post_stop never ran
     core.store.close()
     log.info("newsbot stopped; store closed")
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling %s", type(update).__name__, exc_info=context.error)
+    core: Core | None = context.bot_data.get("core")
+    if core is not None:
+        core.metrics.error("handler")
     if isinstance(update, Update) and update.effective_message is not None:
         try:
             await update.effective_message.reply_text(
@@ -148,14 +251,52 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.debug("could not tell the user about the error", exc_info=True)
 
 
+def webhook_options(settings: Settings) -> dict[str, Any] | None:
+    """``run_webhook``'s (and ``Updater.start_webhook``'s) arguments; None for long polling.
+
+    Telegram POSTs to ``webhook_url``; a reverse proxy (TLS) forwards to
+    ``webhook_listen:webhook_port`` and the same path.  PTB refuses, with 403, any request
+    whose ``X-Telegram-Bot-Api-Secret-Token`` header is not ``webhook_secret``."""
+    telegram = settings.telegram
+    if not telegram.webhook_url:
+        return None
+    return {
+        "listen": telegram.webhook_listen,
+        "port": telegram.webhook_port,
+        # PTB puts the path into a URL pattern (a regular expression): match it literally
+        "url_path": re.escape(telegram.webhook_path),
+        "webhook_url": telegram.webhook_url,
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
+def webhook_port(application: Application) -> int | None:
+    """The port the webhook server is bound to (the configured one, or the one the OS picked
+    for port 0); None when not serving a webhook."""
+    httpd = getattr(application.updater, "_httpd", None)
+    if httpd is None or not httpd.is_running:
+        return None
+    server = getattr(httpd, "_http_server", None)
+    for sock in getattr(server, "_sockets", {}).values():  # tornado's bound sockets
+        return int(sock.getsockname()[1])
+    return int(httpd.port)
+
+
 @asynccontextmanager
 async def running(application: Application, *, poll_timeout: float = 1.0) -> AsyncIterator[None]:
-    """Run ``application`` in the current event loop, in ``run_polling``'s order."""
+    """Run ``application`` in the current event loop, in ``run_polling``'s (or, when the
+    settings name a webhook URL, ``run_webhook``'s) order and with the same arguments."""
+    core: Core = application.bot_data["core"]
     await application.initialize()
     try:
         if application.post_init:
             await application.post_init(application)
-        await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout)
+        options = webhook_options(core.settings)
+        if options is not None:
+            await application.updater.start_webhook(**options)
+        else:
+            await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout)
         await application.start()
         try:
             yield

@@ -1,23 +1,35 @@
 """Settings: a TOML file plus the environment, validated by pydantic-settings.
 
 ``load_settings(path)`` is the one entry point.  The token comes from ``TELEGRAM_BOT_TOKEN``
-when set (so no secret has to live in a file), else from ``[telegram] token``.  A config that
+when set (so no secret has to live in a file), else from ``[telegram] token``; likewise the
+webhook secret from ``TELEGRAM_WEBHOOK_SECRET``, else ``[telegram] webhook_secret``.  A config that
 does not validate raises ``ConfigError`` whose message names the key and the problem.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_FILE = "config.toml"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 CONFIG_ENV = "NEWSBOT_CONFIG"
 USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot/newsbot; Telegram news-alert bot)"
 
@@ -30,10 +42,53 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
 class TelegramSettings(_Section):
     token: SecretStr | None = None
     api_base_url: str = "https://api.telegram.org/bot"
     admin_ids: list[int] = Field(default_factory=list)
+    # Webhook mode: set webhook_url (public https URL) and the bot receives updates there
+    # instead of long polling.  Telegram sends webhook_secret in every request's
+    # X-Telegram-Bot-Api-Secret-Token header; requests without it are refused (403).
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(8443, ge=0, le=65535)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be a public https:// URL (Telegram only calls https)")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> TelegramSettings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(
+                f"webhook_url is set but webhook_secret is not (set {WEBHOOK_SECRET_ENV} "
+                "or [telegram] webhook_secret)"
+            )
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook server answers on: the path of ``webhook_url``."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
 
 class PollingSettings(_Section):
@@ -53,6 +108,14 @@ class StorageSettings(_Section):
 class DeliverySettings(_Section):
     max_age_hours: float = Field(24.0, gt=0)
     summary_chars: int = Field(300, ge=50, le=1000)
+
+
+class MetricsSettings(_Section):
+    """The HTTP endpoint with /healthz and /metrics (Prometheus text format)."""
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = Field(9464, ge=0, le=65535)  # 0: any free port (tests)
 
 
 class SourceConfig(_Section):
@@ -152,6 +215,7 @@ class Settings(BaseSettings):
     polling: PollingSettings = Field(default_factory=PollingSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     sources: list[SourceConfig] = Field(default_factory=default_sources)
 
     @field_validator("sources")
@@ -180,6 +244,11 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str | None:
         return self.telegram.token.get_secret_value() if self.telegram.token else None
+
+    @property
+    def webhook_secret(self) -> str | None:
+        secret = self.telegram.webhook_secret
+        return secret.get_secret_value() if secret else None
 
     def interval_for(self, source: SourceConfig) -> float:
         return source.interval_seconds or self.polling.interval_seconds
@@ -218,11 +287,12 @@ def load_settings(path: str | Path | None, *, environ: dict[str, str] | None = N
             raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-    token = environ.get(TOKEN_ENV)
-    if token:
-        raw.setdefault("telegram", {})
-        if isinstance(raw["telegram"], dict):
-            raw["telegram"]["token"] = token
+    for variable, key in ((TOKEN_ENV, "token"), (WEBHOOK_SECRET_ENV, "webhook_secret")):
+        value = environ.get(variable)
+        if value:
+            raw.setdefault("telegram", {})
+            if isinstance(raw["telegram"], dict):
+                raw["telegram"][key] = value
     try:
         return Settings(**raw)
     except ValidationError as exc:

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Settings, SourceConfig
 from bot.matching import MatchIndex
+from bot.metrics import Metrics
 from bot.models import Alert, Headline, utcnow
 from bot.sources import PollResult, SourceState, fill_summaries, poll_source
 from bot.sources.fetch import Fetcher
@@ -39,6 +40,7 @@ class Poller:
         *,
         on_alerts: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -46,6 +48,7 @@ class Poller:
         self.fetcher = fetcher
         self.on_alerts = on_alerts
         self.clock = clock
+        self.metrics = metrics or Metrics()
         self.sources = {s.name: s for s in settings.sources if s.enabled}
         self._tasks: dict[str, asyncio.Task[PollResult | None]] = {}
         self._spread_first_polls()
@@ -109,6 +112,7 @@ class Poller:
             raise
         except Exception:  # a bug must not stop the other sources
             log.exception("polling %s failed unexpectedly", source.name)
+            self.metrics.error("poller")
             return None
 
     async def _poll(self, source: SourceConfig) -> PollResult:
@@ -124,6 +128,9 @@ class Poller:
         )
         if result.status != "ok":
             self._save_state(source, result.state)
+            self.metrics.poll(source.name, result.status)
+            if result.status != "error":
+                log.debug("polled %s: not modified", source.name)
             if result.status == "error":
                 log.warning(
                     "source %s failed (%s consecutive): %s",
@@ -150,6 +157,8 @@ class Poller:
             queued,
             " (first poll: recorded, nobody alerted)" if first_poll else "",
         )
+        self.metrics.poll(source.name, "ok", items=len(result.headlines), new=len(fresh))
+        self.metrics.queued(queued)
         if queued:
             self.on_alerts()
         return result

@@ -74,6 +74,7 @@ from bot.delivery.format import (
     split_plain,
 )
 from bot.delivery.pacing import BULK, retry_after_seconds
+from bot.metrics import Metrics
 from bot.models import Alert, Headline, utcnow
 
 __all__ = ["Deliverer", "DeliveryReport"]
@@ -148,6 +149,7 @@ class Deliverer:
         tick_seconds: float = 30.0,
         network_retries: int = 3,
         backoff_base: float = 0.5,
+        metrics: Metrics | None = None,
     ) -> None:
         self.bot = bot
         self.store = store
@@ -160,6 +162,7 @@ class Deliverer:
         self.tick_seconds = tick_seconds
         self.network_retries = network_retries
         self.backoff_base = backoff_base
+        self.metrics = metrics or Metrics()
         self.total = DeliveryReport()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -187,6 +190,7 @@ class Deliverer:
                     raise
                 except Exception:
                     log.exception("delivery drain failed; retrying on the next tick")
+                    self.metrics.error("delivery_drain")
                 if self._stopping:
                     break
                 timeout = self.tick_seconds
@@ -214,7 +218,8 @@ class Deliverer:
         if self._drain_lock is None:
             self._drain_lock = asyncio.Lock()
         async with self._drain_lock:
-            report = DeliveryReport()
+            # every report.errors[kind] += 1 also counts as errors_total{kind="delivery_..."}
+            report = DeliveryReport(errors=self.metrics.error_tally("delivery"))
             by_chat: dict[int, list[Alert]] = {}
             for alert in self.store.pending():
                 by_chat.setdefault(alert.chat_id, []).append(alert)
@@ -251,6 +256,7 @@ class Deliverer:
                 raise
             except Exception:
                 log.exception("delivery to chat %s failed", work.chat_id)
+                self.metrics.error("delivery_unexpected")
                 more = False
             if more:
                 queue.append(work)
@@ -406,6 +412,7 @@ class Deliverer:
             sent_messages += 1
             attempt = 0
         self.store.mark_sent(alerts)
+        self.metrics.sent(sent_messages, len(alerts))
         report.messages_sent += sent_messages
         report.alerts_delivered += len(alerts)
         report.batched_saved += max(0, len(alerts) - sent_messages)

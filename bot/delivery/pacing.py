@@ -35,10 +35,13 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 __all__ = ["BULK", "Pacer", "retry_after_seconds"]
 
@@ -80,6 +83,7 @@ class Pacer(BaseRateLimiter[dict]):
         max_retries: int = 3,
         retry_margin: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
         if overall_rate <= 0:
             raise ValueError("overall_rate must be positive")
@@ -89,6 +93,7 @@ class Pacer(BaseRateLimiter[dict]):
         self.max_retries = max_retries
         self.retry_margin = retry_margin
         self._clock = clock
+        self.metrics = metrics  # counts every 429 seen, retried or not
         self._period = 1.0 / overall_rate
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
@@ -169,6 +174,8 @@ class Pacer(BaseRateLimiter[dict]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
+                if self.metrics is not None:
+                    self.metrics.flood()
                 if attempt >= max_retries:
                     log.warning("%s to %s: 429 after %d retries, giving up", endpoint, key,
                                 attempt)
