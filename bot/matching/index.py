@@ -28,7 +28,8 @@ __all__ = ["MatchIndex"]
 
 class _TermEntry:
     __slots__ = (
-        "acronym", "exact", "phrase", "plural", "queries", "refs", "stem", "term", "word",
+        "acronym", "entries", "exact", "phrase", "plural", "queries", "refs", "stem", "term",
+        "word",
     )
 
     def __init__(self, term: Term) -> None:
@@ -36,6 +37,7 @@ class _TermEntry:
         self.refs = 0
         # queries in which it is a positive term: key -> entry
         self.queries: dict[str, _QueryEntry] = {}
+        self.entries: tuple[_QueryEntry, ...] = ()  # the same, packed for matching
         # a single plain Latin word (no symbols): verified by a fast path, see _word_spans
         self.word = term.simple and len(term.toks) == 1
         # plain words separated by spaces or hyphens: verified where the scan finds them
@@ -47,7 +49,9 @@ class _TermEntry:
 
 
 class _QueryEntry:
-    __slots__ = ("chats", "ids", "mixed", "query", "single", "terms")
+    __slots__ = ("alts", "chats", "excludes", "ids", "mixed", "query", "single", "terms")
+
+    single: _TermEntry | None
 
     def __init__(self, query: Query, terms: list[_TermEntry]) -> None:
         self.query = query
@@ -57,10 +61,13 @@ class _QueryEntry:
         self.ids: array[int] | list[int] = array("q")
         self.mixed = 0  # chats whose display text differs from ``query.text``
         alts = query.alternatives
-        # the key of its only term when the query is one keyword or phrase, else None
+        # the query's alternatives and exclusions as term entries
+        by_key = {te.term.key: te for te in terms}
+        self.alts = tuple(tuple(by_key[t.key] for t in alt) for alt in alts)
+        self.excludes = tuple(by_key[t.key] for t in query.excludes)
+        # its only term when the query is one keyword or phrase, else None
         self.single = (
-            alts[0][0].key if len(alts) == 1 and len(alts[0]) == 1 and not query.excludes
-            else None
+            terms[0] if len(alts) == 1 and len(alts[0]) == 1 and not query.excludes else None
         )
 
     def set_chat(self, chat_id: int, own: Query) -> bool:
@@ -124,6 +131,7 @@ class MatchIndex:
             for te in terms:
                 if te.term.key in positive:
                     te.queries[query.key] = entry
+                    te.entries = tuple(te.queries.values())
             self._queries[query.key] = entry
         if entry.set_chat(chat_id, query):
             self._pairs += 1
@@ -143,7 +151,8 @@ class MatchIndex:
         if not entry.chats:
             del self._queries[query_key]
             for te in entry.terms:
-                te.queries.pop(query_key, None)
+                if te.queries.pop(query_key, None) is not None:
+                    te.entries = tuple(te.queries.values())
                 self._unref_term(te)
 
     def remove_chat(self, chat_id: int) -> None:
@@ -315,18 +324,17 @@ class MatchIndex:
                 found[te] = h
         entries: dict[_QueryEntry, None] = {}
         for te in found:
-            entries.update(dict.fromkeys(te.queries.values()))
+            entries.update(dict.fromkeys(te.entries))
         result: dict[int, list[Match]] = {}
         get = result.get
         for entry in entries:
             if entry.single is not None:
-                ts, ss = found[entry.terms[0]]
-            else:  # OR / AND / exclusions: only this query's own terms are looked up
-                hits = {te.term.key: found[te] for te in entry.terms if te in found}
-                m = entry.query.evaluate(hits)
-                if m is None:
+                ts, ss = found[entry.single]
+            else:  # OR / AND / exclusions, as Query.evaluate
+                h = _evaluate(entry, found)
+                if h is None:
                     continue
-                ts, ss = m.title_spans, m.summary_spans
+                ts, ss = h
             if entry.mixed:
                 own_matches: dict[str, Match] = {}
                 for chat_id, own in entry.chats.items():
@@ -347,6 +355,29 @@ class MatchIndex:
                 else:
                     lst.append(mm)
         return result
+
+
+def _evaluate(
+    entry: _QueryEntry, found: dict[_TermEntry, tuple[tuple[Span, ...], tuple[Span, ...]]],
+) -> tuple[tuple[Span, ...], tuple[Span, ...]] | None:
+    """:meth:`Query.evaluate` on the terms found (by entry, not by key): the spans or None."""
+    for te in entry.excludes:
+        if te in found:
+            return None
+    tspans: list[Span] = []
+    sspans: list[Span] = []
+    for alt in entry.alts:
+        for te in alt:
+            if te not in found:
+                break
+        else:
+            for te in alt:
+                a, b = found[te]
+                tspans += a
+                sspans += b
+    if not tspans and not sspans:
+        return None
+    return _merge(tspans), _merge(sspans)
 
 
 def _word_spans(te: _TermEntry, text: Text, forms: list[str]) -> list[Span] | None:
