@@ -972,6 +972,11 @@ class Store:
         self._flush()
         return result
 
+    def sent_since(self, since: datetime) -> int:
+        """How many alerts Telegram confirmed at or after ``since`` (scans the outbox)."""
+        cutoff = since.timestamp()
+        return sum(1 for r in self._outbox.values() if r.state == "sent" and r.updated >= cutoff)
+
     def stats(self) -> dict[str, int]:
         return {
             "chats": len(self._chats),

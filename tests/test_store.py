@@ -669,3 +669,20 @@ def test_read_only_sees_the_data_of_a_running_store_and_writes_nothing(tmp_path)
         live.add_subscription(5, "Nexperia")  # the live store is unaffected
     finally:
         live.close()
+
+
+def test_sent_since_counts_confirmed_alerts_by_time(tmp_path):
+    now = [datetime(2026, 11, 26, 12, tzinfo=UTC)]
+    store = Store.open(tmp_path / "data", clock=lambda: now[0])
+    try:
+        alerts = [Alert(c, "h1", ("q",)) for c in (1, 2, 3)]
+        store.add_headlines([hl("h1")])
+        store.enqueue(alerts)
+        store.mark_sent(alerts[:1])
+        now[0] += timedelta(hours=25)
+        store.mark_sent(alerts[1:2])
+        store.drop(alerts[2:], "blocked")
+        assert store.sent_since(now[0] - timedelta(hours=24)) == 1
+        assert store.sent_since(now[0] - timedelta(hours=48)) == 2
+    finally:
+        store.close()

@@ -624,6 +624,7 @@ class FakeTelegram:
         # world state
         self._chats: dict[int, dict[str, Any]] = {}
         self._chat_users: dict[int, list[int]] = {}
+        self._admins: dict[int, set[int]] = {}
         self._users: dict[int, dict[str, Any]] = {}
         self._unreachable: dict[int, ApiError] = {}
         self._migrated: dict[int, int] = {}
@@ -1038,6 +1039,13 @@ class FakeTelegram:
         """Undo block/kick/deactivate.  (Any update pushed from the chat also does this.)"""
         with self._lock:
             self._unreachable.pop(chat_id, None)
+
+    def set_admins(self, chat_id: int, user_ids: list[int]) -> None:
+        """Make ``user_ids`` administrators of group ``chat_id`` (getChatMember says so)."""
+        with self._lock:
+            self._admins[chat_id] = set(user_ids)
+            members = self._chat_users.setdefault(chat_id, [])
+            members.extend(u for u in user_ids if u not in members)
 
     def migrate(self, chat_id: int, new_chat_id: int) -> None:
         """The group ``chat_id`` became supergroup ``new_chat_id``: sends to the old id fail
@@ -1645,6 +1653,21 @@ class FakeTelegram:
         member: dict[str, Any] = {"status": status, "user": user}
         if status == "creator":
             member["is_anonymous"] = False
+        if status == "administrator":
+            member.update(
+                {
+                    "is_anonymous": False,
+                    "can_be_edited": False,
+                    **{
+                        f"can_{right}": True
+                        for right in (
+                            "manage_chat", "delete_messages", "manage_video_chats",
+                            "restrict_members", "promote_members", "change_info",
+                            "invite_users", "post_stories", "edit_stories", "delete_stories",
+                        )
+                    },
+                }
+            )
         return member
 
     def _m_get_chat_member(self, method: str, params: dict[str, Any]) -> Any:
@@ -1660,7 +1683,10 @@ class FakeTelegram:
             self._chats[chat_id]["type"] == "private" and user_id == chat_id
         ):
             raise ApiError(400, "Bad Request: user not found")
-        status = "creator" if members and members[0] == user_id else "member"
+        if user_id in self._admins.get(chat_id, ()):
+            status = "administrator"
+        else:
+            status = "creator" if members and members[0] == user_id else "member"
         return self._member(chat_id, user_id, status)
 
     def _m_get_chat_administrators(self, method: str, params: dict[str, Any]) -> Any:
