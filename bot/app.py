@@ -16,10 +16,10 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
@@ -31,6 +31,7 @@ from bot.delivery.outbox import Deliverer
 from bot.delivery.pacing import Pacer
 from bot.matching import MatchIndex, QueryError, parse_query
 from bot.metrics import Metrics, MetricsServer
+from bot.models import utcnow
 from bot.poller import Poller
 from bot.sources.fetch import Fetcher
 from bot.store import Store, StoreError
@@ -56,6 +57,9 @@ class Core:
     poller: Poller | None = None
     deliverer: Deliverer | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # (chat, user) -> (is admin, when checked): group admin checks, cached a minute
+    admin_cache: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
+    clock: Callable[[], datetime] = utcnow
     metrics: Metrics = field(default_factory=Metrics)
     metrics_server: MetricsServer | None = None
     last_tick: float | None = None  # time.monotonic() of the last poll job run
@@ -73,7 +77,10 @@ def build_index(store: Store) -> MatchIndex:
     return index
 
 
-def build_application(settings: Settings, store: Store) -> Application:
+def build_application(
+    settings: Settings, store: Store, *, clock: Callable[[], datetime] = utcnow
+) -> Application:
+    """``clock`` is what schedules, pauses and alert ages read (tests move it by hand)."""
     token = settings.token
     if not token:
         raise ValueError("no bot token: set TELEGRAM_BOT_TOKEN")
@@ -88,10 +95,12 @@ def build_application(settings: Settings, store: Store) -> Application:
         .post_shutdown(close_store)
         .build()
     )
-    core = Core(settings=settings, store=store, index=build_index(store), metrics=metrics)
+    core = Core(
+        settings=settings, store=store, index=build_index(store), metrics=metrics, clock=clock
+    )
     metrics.track(lambda: store_gauges(core))
     application.bot_data["core"] = core
-    handlers.register(application)
+    handlers.register(application, settings.telegram.admin_ids)
     application.add_error_handler(on_error)
     return application
 
@@ -99,7 +108,7 @@ def build_application(settings: Settings, store: Store) -> Application:
 async def start_services(application: Application) -> None:
     core: Core = application.bot_data["core"]
     settings = core.settings
-    await application.bot.set_my_commands(handlers.bot_commands())
+    await handlers.publish_commands(application.bot, settings.telegram.admin_ids)
     core.fetcher = Fetcher(settings.polling)
     core.deliverer = Deliverer(
         application.bot,
@@ -107,6 +116,7 @@ async def start_services(application: Application) -> None:
         max_age=timedelta(hours=settings.delivery.max_age_hours),
         summary_chars=settings.delivery.summary_chars,
         on_migrated=core.index.move_chat,
+        clock=core.clock,
         metrics=core.metrics,
     )
     core.poller = Poller(
@@ -115,6 +125,7 @@ async def start_services(application: Application) -> None:
         core.index,
         core.fetcher,
         on_alerts=core.deliverer.wake,
+        clock=core.clock,
         metrics=core.metrics,
     )
     core.store.prune_sources({s.name for s in settings.sources})

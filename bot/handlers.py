@@ -1,22 +1,44 @@
-"""The commands users type.
+"""The commands users type, and the buttons they press.
 
 Small async handlers in python-telegram-bot's style.  Each one reads the shared ``Core``
-(store, matching index, settings) from ``context.bot_data``, answers at once, and never
-raises on user input: bad input gets a reply that says what was wrong and what to type.
+(store, matching index, settings) from ``context.bot_data``, answers at once in the chat's
+language, and never raises on user input: bad input gets a reply that says what was wrong and
+what to type.  In groups, only administrators may change what the group receives.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import time
+from collections import Counter
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from telegram import BotCommand, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
-from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
+from bot import buttons, schedule
+from bot.deeplinks import follow_link, query_from_payload
 from bot.delivery.format import render_latest
+from bot.i18n import ADMIN_COMMANDS, COMMANDS, LANGUAGES, language_for, normalise_language, t
 from bot.matching import QueryError, parse_query
+from bot.models import Chat
 
 if TYPE_CHECKING:
     from bot.app import Core
@@ -26,75 +48,65 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 100
 MAX_QUERIES_PER_CHAT = 50
 LATEST_COUNT = 5
-
-COMMANDS: list[tuple[str, str, str]] = [
-    ("follow", "Get alerts for a keyword or phrase", "/follow eVTOL"),
-    ("unfollow", "Stop alerts for a keyword", "/unfollow eVTOL"),
-    ("list", "Show the keywords this chat follows", "/list"),
-    ("latest", "The newest headlines, or the newest that match", "/latest Nexperia"),
-    ("help", "How to use the bot", "/help"),
-    ("start", "Start (or restart) alerts in this chat", "/start"),
-]
-
-START_TEXT = (
-    "Hi! I watch tech news (Caixin Global's CX Tech first) and send you every new headline "
-    "that matches a keyword you follow.\n"
-    "Try <code>/follow eVTOL</code> or <code>/follow 华为</code>, then /latest. /help lists "
-    "everything."
-)
-
-QUERY_HELP = (
-    "<b>Keywords</b>: case-insensitive whole words; plurals and possessives count "
-    "(<code>eVTOL</code> finds “eVTOLs”, <code>Nexperia</code> finds “Nexperia’s”). "
-    "Short capitals such as <code>AI</code>, <code>US</code>, <code>TSMC</code> match only in "
-    "capitals. Phrases match words in order, hyphens or not "
-    '(<code>low altitude economy</code>). <code>"exact phrase"</code> in quotes takes no '
-    "plurals. <code>A OR B</code> for either, <code>-word</code> to exclude "
-    "(<code>Nexperia -rumor</code>). Chinese, Japanese and Korean text matches anywhere "
-    "(<code>华为</code>)."
-)
+ADMIN_CACHE_SECONDS = 60.0
+# Telegram's "GroupAnonymousBot": messages of anonymous group admins come from it.
+ANONYMOUS_ADMIN_ID = 1087968824
 
 
 def core_of(context: ContextTypes.DEFAULT_TYPE) -> Core:
     return context.bot_data["core"]
 
 
-def help_text() -> str:
-    lines = ["<b>Commands</b>"]
-    for name, description, example in COMMANDS:
-        lines.append(f"/{name}: {html.escape(description)}. Example: <code>{example}</code>")
-    lines += ["", QUERY_HELP]
-    lines.append(
-        f"Up to {MAX_QUERIES_PER_CHAT} keywords per chat, {MAX_QUERY_CHARS} characters each."
+# ---------------------------------------------------------------------------- helpers
+
+
+def remember_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+    """Record the chat (kind, title, a language hint) when it first talks to us or comes
+    back after blocking the bot; return it."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    store = core_of(context).store
+    known = store.chat(chat.id)
+    title = chat.title or chat.full_name or ""
+    if known is None or not known.active or known.kind != chat.type:
+        known = store.upsert_chat(chat.id, kind=chat.type, title=title)
+    user = update.effective_user
+    hint = normalise_language(user.language_code if user else None)
+    if hint and known.settings.get("lang_hint") != hint and chat.type == "private":
+        store.set_setting(chat.id, "lang_hint", hint)
+        known.settings["lang_hint"] = hint
+    return known
+
+
+def chat_language(chat: Chat | None, update: Update | None = None) -> str:
+    user = update.effective_user if update else None
+    settings = chat.settings if chat else {}
+    return language_for(
+        settings, (user.language_code if user else None) or settings.get("lang_hint")
     )
-    return "\n".join(lines)
 
 
-async def reply(update: Update, text: str, *, preview: bool = False) -> None:
+def lang_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    chat = update.effective_chat
+    known = core_of(context).store.chat(chat.id) if chat else None
+    return chat_language(known, update)
+
+
+async def reply(update: Update, text: str, *, markup: InlineKeyboardMarkup | None = None) -> None:
     message = update.effective_message
     if message is None:
         return
     await message.reply_text(
         text,
         parse_mode=ParseMode.HTML,
-        link_preview_options=LinkPreviewOptions(is_disabled=not preview),
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_markup=markup,
         do_quote=False,
     )
 
 
-def remember_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Record the chat (kind, title) the first time it talks to us, or when it comes back."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    store = core_of(context).store
-    known = store.chat(chat.id)
-    title = chat.title or chat.full_name or ""
-    if known is None or not known.active or known.kind != chat.type:
-        store.upsert_chat(chat.id, kind=chat.type, title=title)
-
-
-def argument_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+def argument_text(update: Update) -> str:
     """Everything after the command word, as typed (quotes and spacing kept)."""
     message = update.effective_message
     text = (message.text or "") if message else ""
@@ -102,67 +114,41 @@ def argument_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    remember_chat(update, context)
-    payload = argument_text(update, context)
-    if payload.startswith("follow-") and len(payload) > len("follow-"):
-        await follow_text(update, context, payload.removeprefix("follow-").replace("_", " "))
-        return
-    await reply(update, START_TEXT)
-
-
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    remember_chat(update, context)
-    await reply(update, help_text())
-
-
-async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    remember_chat(update, context)
-    await follow_text(update, context, argument_text(update, context))
-
-
-async def follow_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    chat = update.effective_chat
-    if chat is None:
-        return
-    if not text:
-        await reply(
-            update,
-            "Usage: <code>/follow keyword or phrase</code>, for example "
-            "<code>/follow eVTOL</code> or <code>/follow Nexperia -rumor</code>.",
-        )
-        return
-    if len(text) > MAX_QUERY_CHARS:
-        await reply(
-            update,
-            f"That keyword is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}. "
-            "Try a shorter phrase.",
-        )
-        return
+async def is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """May the sender change this chat's alerts?  Everyone in a private chat; in a group
+    only its administrators (anonymous admins included).  Answers are cached a minute."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or chat.type == "private":
+        return True
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id  # an anonymous admin, or the channel itself
+    if user is None:
+        return False
+    if user.id == ANONYMOUS_ADMIN_ID:
+        return True
+    cache = core_of(context).admin_cache
+    key = (chat.id, user.id)
+    cached = cache.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < ADMIN_CACHE_SECONDS:
+        return cached[0]
     try:
-        query = parse_query(text)
-    except QueryError as exc:
-        await reply(update, f"I can't follow that: {html.escape(str(exc))}")
-        return
-    core = core_of(context)
-    existing = core.store.subscriptions(chat.id)
-    if any(_key(stored) == query.key for stored in existing):
-        await reply(update, f"You already follow <b>{html.escape(query.text)}</b>.")
-        return
-    if len(existing) >= MAX_QUERIES_PER_CHAT:
-        await reply(
-            update,
-            f"This chat follows {len(existing)} keywords, the limit is "
-            f"{MAX_QUERIES_PER_CHAT}. Remove one with /unfollow first.",
-        )
-        return
-    core.store.add_subscription(chat.id, query.text)  # durable when it returns
-    core.index.add(chat.id, query)
-    await reply(
-        update,
-        f"✅ Following <b>{html.escape(query.text)}</b>. New matching headlines will arrive "
-        f"here. This chat follows {len(existing) + 1} keyword(s); see /list.",
-    )
+        member = await context.bot.get_chat_member(chat.id, user.id)
+        allowed = member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+    except TelegramError as exc:
+        log.warning("cannot check admin rights in chat %s: %s", chat.id, exc)
+        allowed = False
+    cache[key] = (allowed, now)
+    return allowed
+
+
+async def admins_only(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> bool:
+    """True when the sender may not change this chat; the refusal has been sent."""
+    if await is_group_admin(update, context):
+        return False
+    await reply(update, t(lang, "admins_only"))
+    return True
 
 
 def _key(stored_text: str) -> str | None:
@@ -172,84 +158,425 @@ def _key(stored_text: str) -> str | None:
         return None
 
 
-async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    remember_chat(update, context)
-    chat = update.effective_chat
-    if chat is None:
-        return
-    text = argument_text(update, context)
-    core = core_of(context)
-    existing = core.store.subscriptions(chat.id)
-    if not text:
-        await reply(
-            update,
-            "Usage: <code>/unfollow keyword</code>, as shown by /list.\n" + _list_body(existing),
-        )
-        return
-    try:
-        key = parse_query(text).key
-    except QueryError:
-        key = None
-    # The exact text, else the same query written differently, else the same letters in
-    # another case (`/unfollow EVTOL` for `eVTOL`, though EVTOL alone reads as an acronym).
-    target = next(
-        (stored for stored in existing if stored == text or (key and _key(stored) == key)),
-        None,
-    ) or next((stored for stored in existing if stored.casefold() == text.casefold()), None)
-    if target is None:
-        await reply(
-            update,
-            f"This chat does not follow <b>{html.escape(text)}</b>.\n" + _list_body(existing),
-        )
-        return
-    core.store.remove_subscription(chat.id, target)
-    stored_key = _key(target)
-    if stored_key is not None:
-        core.index.remove(chat.id, stored_key)
-    await reply(update, f"Stopped following <b>{html.escape(target)}</b>.")
-
-
-def _list_body(queries: list[str]) -> str:
+def _list_body(lang: str, queries: list[str]) -> str:
     if not queries:
-        return "This chat follows no keywords yet. Try <code>/follow eVTOL</code>."
-    lines = [f"This chat follows {len(queries)} keyword(s):"]
+        return t(lang, "list_empty")
+    lines = [t(lang, "list_heading", count=len(queries))]
     lines += [f"{n}. {html.escape(q)}" for n, q in enumerate(queries, start=1)]
     return "\n".join(lines)
 
 
-async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    remember_chat(update, context)
+def _list_markup(lang: str, queries: list[str]) -> InlineKeyboardMarkup | None:
+    return buttons.list_keyboard(lang, [(q, _key(q) or q) for q in queries])
+
+
+def wake_delivery(context: ContextTypes.DEFAULT_TYPE) -> None:
+    deliverer = core_of(context).deliverer
+    if deliverer is not None:
+        deliverer.wake()
+
+
+def _zone_name(chat: Chat | None) -> str:
+    return (chat.settings.get("timezone") if chat else None) or "UTC"
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = remember_chat(update, context)
+    lang = chat_language(chat, update)
+    query = query_from_payload(argument_text(update))
+    if query:
+        if await admins_only(update, context, lang):
+            return
+        await follow_text(update, context, query)
+        return
+    await reply(update, t(lang, "start"))
+
+
+def help_text(lang: str) -> str:
+    lines = [t(lang, "help_heading")]
+    for name, english, chinese, example in COMMANDS:
+        description = chinese if lang == "zh" else english
+        lines.append(
+            t(lang, "help_line", name=name, description=html.escape(description), example=example)
+        )
+    lines += [
+        "",
+        t(lang, "query_help", max_queries=MAX_QUERIES_PER_CHAT, max_chars=MAX_QUERY_CHARS),
+    ]
+    return "\n".join(lines)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = remember_chat(update, context)
+    await reply(update, help_text(chat_language(chat, update)))
+
+
+async def follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = remember_chat(update, context)
+    if await admins_only(update, context, chat_language(chat, update)):
+        return
+    await follow_text(update, context, argument_text(update))
+
+
+async def follow_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    await reply(update, _list_body(core_of(context).store.subscriptions(chat.id)))
-
-
-async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    remember_chat(update, context)
-    text = argument_text(update, context)
-    store = core_of(context).store
+    lang = lang_of(update, context)
     if not text:
-        headlines = store.latest(LATEST_COUNT)
-        if not headlines:
-            await reply(update, "I have not seen any headlines yet; try again in a few minutes.")
-            return
-        await reply(update, render_latest(headlines, "Latest headlines"))
+        await reply(update, t(lang, "follow_usage"))
+        return
+    if len(text) > MAX_QUERY_CHARS:
+        await reply(update, t(lang, "too_long", length=len(text), limit=MAX_QUERY_CHARS))
         return
     try:
         query = parse_query(text)
     except QueryError as exc:
-        await reply(update, f"I can't search for that: {html.escape(str(exc))}")
+        await reply(update, t(lang, "bad_query", reason=html.escape(str(exc))))
+        return
+    core = core_of(context)
+    existing = core.store.subscriptions(chat.id)
+    shown = html.escape(query.text)
+    if any(_key(stored) == query.key for stored in existing):
+        await reply(update, t(lang, "already", query=shown))
+        return
+    if len(existing) >= MAX_QUERIES_PER_CHAT:
+        await reply(update, t(lang, "too_many", count=len(existing), limit=MAX_QUERIES_PER_CHAT))
+        return
+    core.store.add_subscription(chat.id, query.text)  # durable when it returns
+    core.index.add(chat.id, query)
+    await reply(update, t(lang, "followed", query=shown, count=len(existing) + 1))
+
+
+def _find_subscription(existing: list[str], text: str) -> str | None:
+    """The exact text, else the same query written differently, else the same letters in
+    another case (``/unfollow EVTOL`` for ``eVTOL``, though EVTOL alone reads as an acronym)."""
+    key = _key(text)
+    for stored in existing:
+        if stored == text or (key is not None and _key(stored) == key):
+            return stored
+    folded = text.casefold()
+    return next((stored for stored in existing if stored.casefold() == folded), None)
+
+
+def _unsubscribe(core: Core, chat_id: int, stored: str) -> None:
+    core.store.remove_subscription(chat_id, stored)
+    key = _key(stored)
+    if key is not None:
+        core.index.remove(chat_id, key)
+
+
+async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = remember_chat(update, context)
+    if chat is None:
+        return
+    lang = chat_language(chat, update)
+    if await admins_only(update, context, lang):
+        return
+    text = argument_text(update)
+    core = core_of(context)
+    existing = core.store.subscriptions(chat.id)
+    if not text:
+        await reply(update, t(lang, "unfollow_usage") + "\n" + _list_body(lang, existing))
+        return
+    target = _find_subscription(existing, text)
+    if target is None:
+        await reply(
+            update,
+            t(lang, "not_following", query=html.escape(text)) + "\n" + _list_body(lang, existing),
+        )
+        return
+    _unsubscribe(core, chat.id, target)
+    await reply(update, t(lang, "unfollowed", query=html.escape(target)))
+
+
+async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = remember_chat(update, context)
+    if chat is None:
+        return
+    lang = chat_language(chat, update)
+    queries = core_of(context).store.subscriptions(chat.id)
+    await reply(update, _list_body(lang, queries), markup=_list_markup(lang, queries))
+
+
+async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = remember_chat(update, context)
+    lang = chat_language(chat, update)
+    tz = schedule.zone(chat.settings) if chat else None
+    text = argument_text(update)
+    store = core_of(context).store
+    if not text:
+        headlines = store.latest(LATEST_COUNT)
+        if not headlines:
+            await reply(update, t(lang, "nothing_seen"))
+            return
+        await reply(update, render_latest(headlines, t(lang, "latest_heading"), tz=tz))
+        return
+    try:
+        query = parse_query(text)
+    except QueryError as exc:
+        await reply(update, t(lang, "bad_search", reason=html.escape(str(exc))))
         return
     headlines = store.latest(LATEST_COUNT, lambda h: query.find(h.title, h.summary) is not None)
     if not headlines:
-        await reply(
-            update,
-            f"No recent headline matches <b>{html.escape(query.text)}</b>. "
-            f"<code>/follow {html.escape(query.text)}</code> to be told when one appears.",
-        )
+        await reply(update, t(lang, "no_match", query=html.escape(query.text)))
         return
-    await reply(update, render_latest(headlines, f"Latest on {query.text}"))
+    await reply(update, render_latest(headlines, t(lang, "latest_on", query=query.text), tz=tz))
+
+
+async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = remember_chat(update, context)
+    if chat is None:
+        return
+    lang = chat_language(chat, update)
+    await reply(update, settings_text(core_of(context), chat, lang))
+
+
+def settings_text(core: Core, chat: Chat, lang: str) -> str:
+    s = chat.settings
+    zone = _zone_name(chat)
+    digest = s.get("digest") or []
+    mode = t(lang, "mode_digest", times=", ".join(digest)) if digest else t(lang, "mode_instant")
+    quiet = "–".join(s["quiet"]) if s.get("quiet") else t(lang, "none")
+    until = schedule.paused_until(s, core.clock())
+    paused = (
+        t(lang, "until", until=until.astimezone(schedule.zone(s)).strftime("%Y-%m-%d %H:%M"))
+        if until
+        else t(lang, "no")
+    )
+    return t(
+        lang,
+        "settings",
+        count=len(core.store.subscriptions(chat.id)),
+        mode=html.escape(mode),
+        quiet=html.escape(quiet),
+        zone=html.escape(zone),
+        paused=html.escape(paused),
+        language=LANGUAGES[lang],
+        active=t(lang, "active") if chat.active else t(lang, "inactive"),
+    )
+
+
+async def _change_setting(
+    update: Update, context: ContextTypes.DEFAULT_TYPE
+) -> tuple[Chat, str] | None:
+    """The chat and its language when the sender may change its settings, else None."""
+    chat = remember_chat(update, context)
+    if chat is None:
+        return None
+    lang = chat_language(chat, update)
+    if await admins_only(update, context, lang):
+        return None
+    return chat, lang
+
+
+async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    allowed = await _change_setting(update, context)
+    if allowed is None:
+        return
+    chat, lang = allowed
+    zone = html.escape(_zone_name(chat))
+    words = argument_text(update).replace(",", " ").split()
+    if not words:
+        await reply(update, t(lang, "digest_usage", zone=zone))
+        return
+    try:
+        times = schedule.parse_digest_times(words)
+    except schedule.ScheduleError as exc:
+        await reply(update, html.escape(str(exc)) + "\n" + t(lang, "digest_usage", zone=zone))
+        return
+    core_of(context).store.set_setting(chat.id, "digest", times)
+    await reply(update, t(lang, "digest_set", times=", ".join(times), zone=zone))
+
+
+async def instant(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    allowed = await _change_setting(update, context)
+    if allowed is None:
+        return
+    chat, lang = allowed
+    store = core_of(context).store
+    store.set_setting(chat.id, "digest", [])
+    await reply(update, t(lang, "instant_set"))
+    wake_delivery(context)  # what the digest was holding goes out now
+
+
+async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    allowed = await _change_setting(update, context)
+    if allowed is None:
+        return
+    chat, lang = allowed
+    zone = html.escape(_zone_name(chat))
+    text = argument_text(update)
+    store = core_of(context).store
+    if text.lower() in ("off", "none", "关闭"):
+        store.set_setting(chat.id, "quiet", None)
+        await reply(update, t(lang, "quiet_off"))
+        wake_delivery(context)  # what the quiet hours were holding goes out now
+        return
+    if not text:
+        await reply(update, t(lang, "quiet_usage", zone=zone))
+        return
+    try:
+        window = schedule.parse_quiet(text)
+    except schedule.ScheduleError as exc:
+        await reply(update, html.escape(str(exc)) + "\n" + t(lang, "quiet_usage", zone=zone))
+        return
+    store.set_setting(chat.id, "quiet", window)
+    await reply(update, t(lang, "quiet_set", start=window[0], end=window[1], zone=zone))
+
+
+async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = argument_text(update)
+    if not text:
+        chat = remember_chat(update, context)
+        lang = chat_language(chat, update)
+        await reply(update, t(lang, "timezone_usage", zone=html.escape(_zone_name(chat))))
+        return
+    allowed = await _change_setting(update, context)
+    if allowed is None:
+        return
+    chat, lang = allowed
+    try:
+        zone = schedule.parse_timezone(text)
+    except schedule.ScheduleError as exc:
+        await reply(update, html.escape(str(exc)))
+        return
+    core_of(context).store.set_setting(chat.id, "timezone", zone)
+    await reply(update, t(lang, "timezone_set", zone=html.escape(zone)))
+
+
+async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    allowed = await _change_setting(update, context)
+    if allowed is None:
+        return
+    chat, lang = allowed
+    text = argument_text(update)
+    if not text:
+        await reply(update, t(lang, "pause_usage"))
+        return
+    try:
+        duration = schedule.parse_duration(text)
+    except schedule.ScheduleError as exc:
+        await reply(update, html.escape(str(exc)) + "\n" + t(lang, "pause_usage"))
+        return
+    await reply(update, pause_chat(core_of(context), chat, lang, duration))
+
+
+def pause_chat(core: Core, chat: Chat, lang: str, duration: timedelta) -> str:
+    until = core.clock() + duration
+    core.store.set_setting(chat.id, "paused_until", until.isoformat())
+    local = until.astimezone(schedule.zone(chat.settings)).strftime("%Y-%m-%d %H:%M")
+    return t(lang, "paused", until=local, zone=html.escape(_zone_name(chat)))
+
+
+async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    allowed = await _change_setting(update, context)
+    if allowed is None:
+        return
+    chat, lang = allowed
+    if schedule.paused_until(chat.settings, core_of(context).clock()) is None:
+        await reply(update, t(lang, "not_paused"))
+        return
+    core_of(context).store.set_setting(chat.id, "paused_until", None)
+    await reply(update, t(lang, "resumed"))
+
+
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    allowed = await _change_setting(update, context)
+    if allowed is None:
+        return
+    chat, lang = allowed
+    chosen = normalise_language(argument_text(update))
+    if chosen is None:
+        await reply(update, t(lang, "language_usage"))
+        return
+    core_of(context).store.set_setting(chat.id, "language", chosen)
+    await reply(update, t(chosen, "language_set"))
+
+
+async def share(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chat = remember_chat(update, context)
+    lang = chat_language(chat, update)
+    text = argument_text(update)
+    if not text:
+        await reply(update, t(lang, "share_usage"))
+        return
+    try:
+        query = parse_query(text)
+    except QueryError as exc:
+        await reply(update, t(lang, "bad_query", reason=html.escape(str(exc))))
+        return
+    link = follow_link(context.bot.username, query.text)
+    if link is None:
+        await reply(update, t(lang, "share_too_long"))
+        return
+    await reply(update, t(lang, "share", query=html.escape(query.text), link=html.escape(link)))
+
+
+# ---------------------------------------------------------------------------- operators
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    remember_chat(update, context)
+    lang = lang_of(update, context)
+    store = core_of(context).store
+    chats = store.chats()
+    counts: Counter[str] = Counter()
+    for _, text in store.all_subscriptions():
+        counts[_key(text) or text] += 1
+    top = ", ".join(f"{html.escape(k)} ({n})" for k, n in counts.most_common(10)) or "-"
+    totals = store.stats()
+    await reply(
+        update,
+        t(
+            lang,
+            "stats",
+            chats=len(chats),
+            active=sum(1 for c in chats if c.active),
+            subs=totals["subscriptions"],
+            sent=store.sent_since(core_of(context).clock() - timedelta(hours=24)),
+            pending=totals["pending"],
+            top=top,
+        ),
+    )
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    remember_chat(update, context)
+    lang = lang_of(update, context)
+    core = core_of(context)
+    lines = [t(lang, "sources_heading")]
+    for source in core.settings.sources:
+        state = core.store.source_state(source.name)
+        failures = int(state.get("failures") or 0)
+        mark = "⏸" if not source.enabled else ("⚠️" if failures else "✅")
+        error = f" — {html.escape(str(state.get('last_error')))}" if failures else ""
+        lines.append(
+            t(
+                lang,
+                "source_line",
+                mark=mark,
+                name=html.escape(source.name),
+                status=html.escape(
+                    f"{failures} failures" if failures else str(state.get("last_status") or "-")
+                ),
+                items=state.get("last_items", 0),
+                last_ok=html.escape(_short_time(state.get("last_success_at"))),
+                next=html.escape(_short_time(state.get("next_poll_at"))),
+                error=error,
+            )
+        )
+    await reply(update, "\n".join(lines))
+
+
+def _short_time(value: object) -> str:
+    return str(value)[:16].replace("T", " ") if value else "-"
+
+
+# ---------------------------------------------------------------------------- fallbacks
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -261,25 +588,99 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     name, _, target = command.partition("@")
     if chat.type != "private" and target.lower() != (context.bot.username or "").lower():
         return  # in groups, only answer commands addressed to this bot by name
-    await reply(update, f"I don't know {html.escape(name)}. Send /help for the list of commands.")
+    lang = lang_of(update, context)
+    await reply(update, t(lang, "unknown_command", command=html.escape(name)))
 
 
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply(update, "Send /help to see what I can do, or /follow a keyword.")
+    await reply(update, t(lang_of(update, context), "plain_text"))
 
 
-def register(application: Application) -> None:
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(CommandHandler("follow", follow))
-    application.add_handler(CommandHandler("unfollow", unfollow))
-    application.add_handler(CommandHandler("list", list_command))
-    application.add_handler(CommandHandler("latest", latest))
+# ---------------------------------------------------------------------------- buttons
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    callback = update.callback_query
+    chat = update.effective_chat
+    if callback is None or chat is None:
+        return
+    core = core_of(context)
+    known = remember_chat(update, context)
+    lang = chat_language(known, update)
+    parsed = buttons.parse(callback.data)
+    if parsed is None:
+        await callback.answer()
+        return
+    if not await is_group_admin(update, context):
+        await callback.answer(t(lang, "admins_only"), show_alert=True)
+        return
+    action, argument = parsed
+    if action == "mute" and known is not None:
+        pause_chat(core, known, lang, timedelta(days=1))
+        await callback.answer(t(lang, "muted"))
+        return
+    existing = core.store.subscriptions(chat.id)
+    target = next((q for q in existing if buttons.query_hash(_key(q) or q) == argument), None)
+    if target is None:
+        await callback.answer(t(lang, "button_gone"))
+        return
+    _unsubscribe(core, chat.id, target)
+    await callback.answer(t(lang, "unfollowed_toast", query=target))
+    if action == buttons.REMOVE and callback.message is not None:
+        remaining = core.store.subscriptions(chat.id)
+        await callback.edit_message_text(
+            _list_body(lang, remaining),
+            parse_mode=ParseMode.HTML,
+            reply_markup=_list_markup(lang, remaining),
+        )
+
+
+# ---------------------------------------------------------------------------- wiring
+
+
+def register(application: Application, admin_ids: list[int]) -> None:
+    admins = filters.User(user_id=admin_ids)
+    for name, handler in (
+        ("start", start),
+        ("help", help_command),
+        ("follow", follow),
+        ("unfollow", unfollow),
+        ("list", list_command),
+        ("latest", latest),
+        ("settings", settings_command),
+        ("digest", digest),
+        ("instant", instant),
+        ("quiet", quiet),
+        ("timezone", timezone_command),
+        ("pause", pause),
+        ("resume", resume),
+        ("language", language),
+        ("share", share),
+    ):
+        application.add_handler(CommandHandler(name, handler))
+    # Operators only: for anyone else these are unknown commands, absent from their menu.
+    application.add_handler(CommandHandler("stats", stats, filters=admins))
+    application.add_handler(CommandHandler("sources", sources, filters=admins))
+    application.add_handler(CallbackQueryHandler(button))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_handler(
         MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & ~filters.COMMAND, plain_text)
     )
 
 
-def bot_commands() -> list[BotCommand]:
-    return [BotCommand(name, description) for name, description, _ in COMMANDS]
+def bot_commands(lang: str = "en", *, admin: bool = False) -> list[BotCommand]:
+    table = COMMANDS + (ADMIN_COMMANDS if admin else [])
+    return [BotCommand(name, zh if lang == "zh" else en) for name, en, zh, _ in table]
+
+
+async def publish_commands(bot: object, admin_ids: list[int]) -> None:
+    """The command menu: everyone's, in English and Chinese, plus the operators' own."""
+    await bot.set_my_commands(bot_commands("en"))
+    await bot.set_my_commands(bot_commands("zh"), language_code="zh")
+    for admin_id in admin_ids:
+        try:
+            await bot.set_my_commands(
+                bot_commands("en", admin=True), scope=BotCommandScopeChat(admin_id)
+            )
+        except TelegramError as exc:  # the operator has not talked to the bot yet
+            log.info("no operator command menu for %s yet: %s", admin_id, exc)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from bot import schedule
 from bot.config import Settings, SourceConfig
 from bot.matching import MatchIndex
 from bot.metrics import Metrics
@@ -186,8 +187,8 @@ class Poller:
                 continue  # old news newly seen (a back-dated item): record, don't alert
             for chat_id, matches in self.index.match(headline.title, headline.summary).items():
                 chat = self.store.chat(chat_id)
-                if chat is None or not chat.active:
-                    continue
+                if chat is None or not chat.active or schedule.paused_until(chat.settings, now):
+                    continue  # gone, blocked, or paused (/pause, "Mute 1 day"): skip
                 queries = tuple(dict.fromkeys(m.query.text for m in matches))
                 alerts.append(Alert(chat_id, headline.id, queries, created=now))
         return alerts

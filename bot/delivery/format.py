@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from bot.i18n import t
 from bot.models import Headline
 
 __all__ = [
@@ -249,6 +250,7 @@ def render_alert(
     *,
     summary_chars: int = 300,
     tz: tzinfo | None = None,
+    lang: str = "en",
 ) -> str:
     """The full alert for one headline, in Telegram HTML, under 4096 characters.
 
@@ -261,7 +263,7 @@ def render_alert(
         Matched: eVTOL, "flying car"
     """
     for scale in (1.0, 0.5, 0.25, 0.1, 0.03):
-        text = _render_alert(headline, matches, summary_chars, tz, scale)
+        text = _render_alert(headline, matches, summary_chars, tz, scale, lang)
         if utf16_len(text) <= _LIMIT:
             return text
     # Every part is capped, so the smallest scale always fits; this is a last resort.
@@ -270,7 +272,7 @@ def render_alert(
 
 def _render_alert(
     headline: Headline, matches: Sequence[Any], summary_chars: int, tz: tzinfo | None,
-    scale: float,
+    scale: float, lang: str = "en",
 ) -> str:
     lines = [_title_html(headline, matches, max(20, int(_TITLE_CHARS * scale)))]
     meta = [_esc(cut_text(headline.source, max(10, int(_SOURCE_CHARS * scale)), sentence=False))]
@@ -278,7 +280,7 @@ def _render_alert(
     if when:
         meta.append(_esc(when))
     if headline.paid:
-        meta.append("💰 paid")
+        meta.append("💰 " + t(lang, "label_paid"))
     lines.append("<i>" + " · ".join(m for m in meta if m) + "</i>")
     if headline.summary.strip() and summary_chars > 0:
         spans = [span for m in matches for span in getattr(m, "summary_spans", ())]
@@ -291,7 +293,7 @@ def _render_alert(
     names = _query_names(matches)
     if names:
         joined = cut_text(", ".join(names), max(20, int(_QUERIES_CHARS * scale)), sentence=False)
-        lines.append("Matched: " + _esc(joined))
+        lines.append(t(lang, "label_matched") + ": " + _esc(joined))
     return "\n".join(lines)
 
 
@@ -323,13 +325,15 @@ def render_batch_parts(
     *,
     summary_chars: int = 300,
     tz: tzinfo | None = None,
+    lang: str = "en",
 ) -> list[tuple[str, list[int]]]:
     """Like :func:`render_batch`, also telling which items (indices) each message holds."""
     if not items:
         return []
     if len(items) == 1:
         headline, matches = items[0]
-        return [(render_alert(headline, matches, summary_chars=summary_chars, tz=tz), [0])]
+        text = render_alert(headline, matches, summary_chars=summary_chars, tz=tz, lang=lang)
+        return [(text, [0])]
     lines = []
     for headline, matches in items:
         line = _batch_line(headline, matches, tz)
@@ -350,7 +354,7 @@ def render_batch_parts(
     out: list[tuple[str, list[int]]] = []
     total = len(items)
     for number, group in enumerate(groups, start=1):
-        heading = f"<b>{total} new headlines</b>"
+        heading = "<b>" + t(lang, "label_batch", count=total) + "</b>"
         if len(groups) > 1:
             heading += f" ({number}/{len(groups)})"
         out.append((heading + "\n" + "\n".join(lines[i] for i in group), group))
@@ -362,13 +366,15 @@ def render_batch(
     *,
     summary_chars: int = 300,
     tz: tzinfo | None = None,
+    lang: str = "en",
 ) -> list[str]:
     """Several headlines for one chat as a compact list, one line per headline.
 
     Split at headline boundaries so every message stays under 4096 characters.  A single
     headline keeps the full :func:`render_alert` form.
     """
-    return [text for text, _ in render_batch_parts(items, summary_chars=summary_chars, tz=tz)]
+    parts = render_batch_parts(items, summary_chars=summary_chars, tz=tz, lang=lang)
+    return [text for text, _ in parts]
 
 
 # --------------------------------------------------------------------------- /latest

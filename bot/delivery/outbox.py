@@ -54,7 +54,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
-from telegram import LinkPreviewOptions
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -66,6 +66,8 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot import schedule
+from bot.buttons import alert_keyboard, mute_keyboard
 from bot.delivery.format import (
     PlainMatch,
     QueryText,
@@ -74,6 +76,7 @@ from bot.delivery.format import (
     split_plain,
 )
 from bot.delivery.pacing import BULK, retry_after_seconds
+from bot.i18n import language_for
 from bot.metrics import Metrics
 from bot.models import Alert, Headline, utcnow
 
@@ -111,6 +114,7 @@ class _Part:
     texts: list[str]  # usually one; several after a split
     html: bool = True
     preview: bool = True  # a single alert may show the article preview; batches do not
+    markup: InlineKeyboardMarkup | None = None  # buttons: unfollow, mute
 
 
 @dataclass
@@ -266,13 +270,20 @@ class Deliverer:
         if chat is None or not chat.active:
             self._drop(work.alerts, "inactive", report)
             return deque()
-        cutoff = self.clock() - self.max_age
+        now = self.clock()
+        cutoff = now - self.max_age
         fresh: list[tuple[Alert, Headline]] = []
         expired: list[Alert] = []
         missing: list[Alert] = []
+        held: list[datetime] = []
         for alert in work.alerts:
-            if alert.created < cutoff:
+            # A digest or quiet hours hold an alert: its age counts from its release.
+            release = schedule.release_at(chat.settings, alert.created)
+            if release < cutoff:
                 expired.append(alert)
+                continue
+            if not schedule.is_due(chat.settings, alert.created, now):
+                held.append(max(release, schedule.quiet_end(chat.settings, now) or release))
                 continue
             headline = self.store.headline(alert.headline_id)
             if headline is None:
@@ -285,13 +296,26 @@ class Deliverer:
             self._drop(expired, "expired", report)
         if missing:
             self._drop(missing, "missing", report)
+        if held:  # wake up when the first held alert is due
+            self._schedule_retry(max(0.05, (min(held) - now).total_seconds()))
         if not fresh:
             return deque()
         tz = _chat_tz(chat.settings)
+        lang = language_for(chat.settings, chat.settings.get("lang_hint"))
         items = [(h, _matches(a, h)) for a, h in fresh]
         parts = deque()
-        for text, indices in render_batch_parts(items, summary_chars=self.summary_chars, tz=tz):
-            parts.append(_Part([fresh[i][0] for i in indices], [text], preview=len(fresh) == 1))
+        for text, indices in render_batch_parts(
+            items, summary_chars=self.summary_chars, tz=tz, lang=lang
+        ):
+            if len(fresh) == 1:
+                queries = [(m.query.text, m.query.key) for m in items[0][1] if _has_key(m)]
+                markup = alert_keyboard(lang, queries)
+            else:
+                markup = mute_keyboard(lang)
+            parts.append(
+                _Part([fresh[i][0] for i in indices], [text], preview=len(fresh) == 1,
+                      markup=markup)
+            )
         return parts
 
     async def _step(self, work: _ChatWork, report: DeliveryReport) -> bool:
@@ -327,6 +351,7 @@ class Deliverer:
                     text=text,
                     parse_mode=ParseMode.HTML if part.html else None,
                     link_preview_options=LinkPreviewOptions(is_disabled=not part.preview),
+                    reply_markup=part.markup,
                     rate_limit_args=BULK,
                 )
             except RetryAfter as exc:
@@ -468,6 +493,11 @@ def _chat_tz(settings: dict[str, Any]) -> tzinfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+def _has_key(match: Any) -> bool:
+    """A real ``Match`` (not the plain stand-in used when re-matching failed)."""
+    return isinstance(getattr(getattr(match, "query", None), "key", None), str)
 
 
 def _matches(alert: Alert, headline: Headline) -> list[Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -87,10 +87,12 @@ def write_config(
     *,
     interval: int = 1,
     extra: str = "",
+    admin_ids: tuple[int, ...] = (),
 ) -> Path:
     lines = [
         "[telegram]",
         f'api_base_url = "{fake.base_url}"',
+        f"admin_ids = {list(admin_ids)}",
         "[polling]",
         f"interval_seconds = {interval}",
         "timeout_seconds = 3",
@@ -98,6 +100,8 @@ def write_config(
         "[storage]",
         f'path = "{tmp_path / "data"}"',
     ]
+    if "[metrics]" not in extra:  # an ephemeral port: bots of parallel tests never collide
+        lines += ["[metrics]", "port = 0"]
     for name, url in sources:
         lines += ["[[sources]]", f'name = "{name}"', f'url = "{url}"', "fetch_summaries = false"]
     path = tmp_path / "config.toml"
@@ -108,15 +112,19 @@ def write_config(
 class Bot:
     """A running newsbot plus the two fakes, seen from a test."""
 
-    def __init__(self, fake: FakeTelegram, settings: Settings) -> None:
+    def __init__(
+        self, fake: FakeTelegram, settings: Settings, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.fake = fake
         self.settings = settings
+        self.clock = clock
         self.application: Any = None
         self._context: Any = None
 
     async def start(self) -> None:
         store = Store.open(self.settings.storage.path)
-        self.application = build_application(self.settings, store)
+        options = {"clock": self.clock} if self.clock else {}
+        self.application = build_application(self.settings, store, **options)
         self._context = running(self.application, poll_timeout=1)
         await self._context.__aenter__()
 
@@ -130,11 +138,18 @@ class Bot:
         return self.application.bot_data["core"]
 
     async def say(
-        self, chat_id: int, text: str, *, chat_type: str = "private", timeout: float = 10.0
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        chat_type: str = "private",
+        timeout: float = 10.0,
+        **user: object,
     ) -> SentMessage:
-        """Send ``text`` as a user of ``chat_id`` and return the bot's reply."""
+        """Send ``text`` as a user of ``chat_id`` (``user``: more push_message fields, e.g.
+        ``language_code``) and return the bot's reply."""
         before = len(self.fake.messages(chat_id))
-        self.fake.push_message(chat_id, text, chat_type=chat_type)
+        self.fake.push_message(chat_id, text, chat_type=chat_type, **user)
         replies = await self.fake.wait_for_messages_async(
             chat_id=chat_id, count=before + 1, timeout=timeout
         )
