@@ -21,7 +21,7 @@ from typing import Any
 import feedparser
 
 from bot.models import Headline
-from bot.sources.identity import absolute_link, canonical_link, headline_id
+from bot.sources.identity import absolute_link, identified_headline
 from bot.sources.text import clean_title, collapse, html_to_text, parse_date
 
 #: a summary taken from the full content (when the feed has no summary) is cut to this length
@@ -175,15 +175,8 @@ def _entry(
     )
     guid = entry.get("id") or ""
     report.headlines.append(
-        Headline(
-            source=source,
-            id=headline_id(source, guid, link, title),
-            title=title,
-            link=link,
-            url_key=canonical_link(link),
-            published=published,
-            summary=summary,
-            tags=tags,
+        identified_headline(
+            source, guid, title, link, published=published, summary=summary, tags=tags
         )
     )
 
@@ -228,15 +221,8 @@ def parse_json_feed(
         tags = tuple(collapse(str(t)) for t in item.get("tags") or [] if str(t).strip())
         guid = str(item.get("id") or "")
         report.headlines.append(
-            Headline(
-                source=source,
-                id=headline_id(source, guid, link, title),
-                title=title,
-                link=link,
-                url_key=canonical_link(link),
-                published=published,
-                summary=summary,
-                tags=tags,
+            identified_headline(
+                source, guid, title, link, published=published, summary=summary, tags=tags
             )
         )
     return report

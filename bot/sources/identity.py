@@ -9,7 +9,10 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from bot.models import Headline
 
 TRACKING_PARAMS = frozenset(
     {
@@ -89,3 +92,18 @@ def headline_id(source: str, guid: str | None, link: str | None, title: str | No
         return key
     digest = hashlib.sha1(f"{source}\n{(title or '').strip()}".encode()).hexdigest()
     return f"{source}#sha1:{digest}"
+
+
+def identified_headline(
+    source: str, guid: str | None, title: str, link: str, **fields: Any
+) -> Headline:
+    """A ``Headline`` whose ``id`` and ``url_key`` follow the identity rules above; every
+    reader builds its headlines through here."""
+    return Headline(
+        source=source,
+        id=headline_id(source, guid, link, title),
+        title=title,
+        link=link,
+        url_key=canonical_link(link),
+        **fields,
+    )

@@ -21,9 +21,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.models import Headline
 from bot.sources.feeds import ParseError, ParseReport
-from bot.sources.identity import absolute_link, canonical_link, headline_id
+from bot.sources.identity import absolute_link, identified_headline
 from bot.sources.text import clean_title, collapse, html_to_text, parse_date
 
 _JSONP = re.compile(r"^\s*(?:/\*\*/)?\s*[A-Za-z_$][\w$.]*\s*\((?P<body>.*)\)\s*;?\s*$", re.DOTALL)
@@ -162,12 +161,11 @@ def parse_json_api(
                         tags.append(tag)
         paid = bool(resolve(item, fields["paid"])) if "paid" in fields else False
         report.headlines.append(
-            Headline(
-                source=source,
-                id=headline_id(source, guid, link, title),
-                title=title,
-                link=link,
-                url_key=canonical_link(link),
+            identified_headline(
+                source,
+                guid,
+                title,
+                link,
                 published=published,
                 summary=summary,
                 tags=tuple(tags),

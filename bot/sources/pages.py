@@ -16,9 +16,8 @@ from datetime import datetime
 
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.models import Headline
 from bot.sources.feeds import ParseError, ParseReport
-from bot.sources.identity import absolute_link, canonical_link, headline_id
+from bot.sources.identity import absolute_link, canonical_link, identified_headline
 from bot.sources.text import collapse
 
 _MIN_PARAGRAPH = 80
@@ -75,15 +74,7 @@ def parse_listing(
             report.skipped += 1
             report.reasons.append(f"no title: {link}")
             continue
-        report.headlines.append(
-            Headline(
-                source=source,
-                id=headline_id(source, None, link, title),
-                title=title,
-                link=link,
-                url_key=key,
-            )
-        )
+        report.headlines.append(identified_headline(source, None, title, link))
     return report
 
 
