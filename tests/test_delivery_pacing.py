@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 
@@ -95,6 +96,26 @@ async def test_calls_without_chat_id_pass_straight_through():
     await asyncio.gather(*(send(pacer, rec, None, endpoint="getMe") for _ in range(10)))
     assert time.monotonic() - start < 0.2
     assert pacer.dispatched == 0
+    await pacer.shutdown()
+
+
+async def test_reads_about_a_chat_are_not_paced_but_edits_are():
+    pacer = Pacer(overall_rate=1000, private_interval=10, group_interval=10)
+    rec = Recorder()
+    start = time.monotonic()
+    await asyncio.gather(
+        *(send(pacer, rec, -100, endpoint="getChatMember") for _ in range(5)),
+        send(pacer, rec, -100),  # one message to the group
+    )
+    assert time.monotonic() - start < 0.5  # the admin checks did not use up the group's slot
+    assert pacer.dispatched == 1
+    sends = asyncio.gather(send(pacer, rec, -100, endpoint="editMessageText"))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(sends), timeout=0.3)
+    assert not sends.done()  # the edit waits its turn behind the group's 10 s spacing
+    sends.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sends
     await pacer.shutdown()
 
 

@@ -4,8 +4,9 @@ Wire it into the application with ``Application.builder().rate_limiter(Pacer())`
 ``ExtBot(token, rate_limiter=Pacer())``).  Every Bot API call passes through
 :meth:`Pacer.process_request`:
 
-* Calls without a ``chat_id`` (getMe, setMyCommands, answerCallbackQuery, ...) go straight
-  through.  (PTB itself never rate-limits getUpdates.)
+* Calls without a ``chat_id`` (getMe, setMyCommands, answerCallbackQuery, ...) and calls
+  that put no message in a chat (getChatMember, getChat, ...) go straight through.  (PTB
+  itself never rate-limits getUpdates.)
 * Calls with a ``chat_id`` are *dispatched* by one scheduler task, one at a time:
 
   - overall: evenly spaced, ``1 / overall_rate`` seconds apart (default 29/s, just under
@@ -51,6 +52,9 @@ log = logging.getLogger(__name__)
 BULK: dict[str, Any] = {"bulk": True}
 
 _URGENT, _BULK = 0, 1
+#: Methods that put a message in a chat: the ones Telegram's flood limits count.  Reads such
+#: as getChatMember (a group admin check) must not wait behind a group's 3 s spacing.
+_PACED_PREFIXES = ("send", "copy", "forward", "editMessage")
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -158,7 +162,7 @@ class Pacer(BaseRateLimiter[dict]):
         rate_limit_args: dict | None,
     ) -> bool | dict | list[dict]:
         chat_id = data.get("chat_id")
-        if chat_id is None:
+        if chat_id is None or not endpoint.startswith(_PACED_PREFIXES):
             return await callback(*args, **kwargs)
         key: int | str
         try:
