@@ -31,7 +31,8 @@ and dropped, never resent.
 
 Operations are encoded to JSON *before* they are applied, and memory is updated from the
 decoded JSON, so the state in memory is exactly what a replay will rebuild (tuples become lists,
-non-JSON values are refused up front without touching the store).
+non-JSON values and text that is not valid Unicode, such as a lone surrogate, are refused up
+front with TypeError/ValueError without touching the store).
 
 Concurrency: **one writer**.  The store is meant to be used from the single asyncio thread of
 the bot; its methods are synchronous and short (a write is one append + fsync, typically well
@@ -53,6 +54,7 @@ import contextlib
 import errno
 import fcntl
 import gc
+import itertools
 import json
 import logging
 import os
@@ -84,6 +86,8 @@ SNAPSHOT_NAME = "newsbot.json"
 JOURNAL_NAME = "journal.jsonl"
 LOCK_NAME = "newsbot.lock"
 DEFAULT_COMPACT_EVERY = 20_000
+#: how many of the newest headlines ``Store.latest`` examines at most (its ``scan``)
+DEFAULT_LATEST_SCAN = 5_000
 
 PENDING, SENDING, SENT, DROPPED = "pending", "sending", "sent", "dropped"
 _TERMINAL = (SENT, DROPPED)
@@ -252,7 +256,7 @@ class Store:
         self._seq = 0
         self._journal_records = 0
         self._batch_depth = 0
-        self._batch_ops: list[str] = []
+        self._batch_ops: list[bytes] = []  # encoded ops, UTF-8
         self._failed: BaseException | None = None
         self._closed = False
         self._read_only = False
@@ -578,8 +582,15 @@ class Store:
         """Encode ``op``, apply its decoded form to memory, queue it for the journal."""
         self._check_writable()
         text = _dumps(op)
+        try:
+            data = text.encode("utf-8")  # before memory changes: a bad value is refused here
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                "refused a store write: its text is not valid Unicode (a lone surrogate "
+                f"{text[exc.start:exc.end]!r}); nothing was changed"
+            ) from exc
         result = self._apply(json.loads(text))
-        self._batch_ops.append(text)
+        self._batch_ops.append(data)
         return result
 
     def _flush(self) -> None:
@@ -589,7 +600,7 @@ class Store:
     def _commit(self) -> None:
         ops, self._batch_ops = self._batch_ops, []
         seq = self._seq + 1
-        line = f'{{"seq":{seq},"ops":[{",".join(ops)}]}}\n'.encode()
+        line = b'{"seq":%d,"ops":[%b]}\n' % (seq, b",".join(ops))
         assert self._journal_fd is not None
         try:
             _write_all(self._journal_fd, line)
@@ -602,8 +613,9 @@ class Store:
         if self._journal_records >= self._compact_at:
             try:
                 self.compact()
-            except (OSError, StoreError):
-                # the write above is durable; a failed compaction only delays the next one
+            except Exception:
+                # the write above is durable; a failed compaction (disk full, or a bug) only
+                # delays the next one and must never fail the write
                 log.exception("store %s: compaction failed; will retry later", self.path)
                 self._compact_at = self._journal_records + self.compact_every
 
@@ -873,13 +885,26 @@ class Store:
         return datetime.fromtimestamp(entry[1], UTC) if entry else None
 
     def latest(
-        self, limit: int, where: Callable[[Headline], bool] | None = None
+        self,
+        limit: int,
+        where: Callable[[Headline], bool] | None = None,
+        *,
+        scan: int | None = DEFAULT_LATEST_SCAN,
     ) -> list[Headline]:
-        """Newest first by published time (first-seen time when the source gave none)."""
+        """Newest first by published time (first-seen time when the source gave none).
+
+        ``scan`` caps how many of the newest headlines are examined (``where`` is called at
+        most ``scan`` times), so a ``where`` that matches nothing costs a bounded time instead
+        of a walk over every stored headline; ``None`` examines them all.  Fewer than
+        ``limit`` results may therefore come back although older matches exist.
+        """
         out: list[Headline] = []
         if limit <= 0:
             return out
-        for _, _, hid in reversed(self._timeline):
+        timeline: Iterable[tuple[float, int, str]] = reversed(self._timeline)
+        if scan is not None:
+            timeline = itertools.islice(timeline, max(scan, 0))
+        for _, _, hid in timeline:
             headline = self._headlines[hid][0]
             if where is None or where(headline):
                 out.append(headline)

@@ -686,3 +686,92 @@ def test_sent_since_counts_confirmed_alerts_by_time(tmp_path):
         assert store.sent_since(now[0] - timedelta(hours=48)) == 2
     finally:
         store.close()
+
+
+# ---------------------------------------------------------------------------- bad text, caps
+
+LONE = json.loads('"\\ud83d"')  # a summary cut mid-emoji by a Java-style API
+
+
+def test_lone_surrogate_headline_refused_up_front_store_stays_consistent(
+    store: Store, clock: Clock
+) -> None:
+    store.add_headlines([hl("ok1")])
+    bad = Headline(source="src", id="bad", title="cut " + LONE, link="https://x/bad")
+    with pytest.raises(ValueError, match="surrogate"):
+        store.add_headlines([bad])
+    assert store.headline("bad") is None and not store.is_seen("bad")  # memory untouched
+    assert [h.id for h in store.latest(10)] == ["ok1"]
+    store.add_headlines([hl("ok2")])  # later writes work
+    store.compact()  # snapshots can still be written
+    s2 = reopen(store, clock)
+    try:
+        assert sorted(h.id for h in s2.latest(10)) == ["ok1", "ok2"]
+    finally:
+        s2.close()
+
+
+def test_lone_surrogate_setting_refused_close_and_reopen_equal(store: Store) -> None:
+    store.upsert_chat(1, kind="private")
+    store.set_setting(1, "lang", "en")
+    with pytest.raises(ValueError, match="surrogate"):
+        store.set_setting(1, "note", LONE)
+    with pytest.raises(ValueError):
+        store.set_source_state("S", {"last_error": "x" + LONE})
+    assert store.chat(1).settings == {"lang": "en"}
+    assert store.source_state("S") == {}
+    store.set_setting(1, "ok", 1)
+    before = (store.chats(), store.stats()["headlines"])
+    store.close()  # does not raise
+    s2 = Store.open(store.path)
+    try:
+        assert (s2.chats(), s2.stats()["headlines"]) == before
+        assert s2.chat(1).settings == {"lang": "en", "ok": 1}
+    finally:
+        s2.close()
+
+
+def test_compaction_bug_of_any_kind_does_not_fail_the_durable_write(
+    store_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = Store.open(store_dir, compact_every=2)
+
+    def boom() -> None:
+        raise RuntimeError("bug in compaction")
+
+    monkeypatch.setattr(s, "compact", boom)
+    for i in range(4):
+        assert s.add_subscription(1, f"q{i}") is True
+    assert "compaction failed" in caplog.text
+    monkeypatch.undo()
+    s = crash_reopen(s)
+    try:
+        assert s.subscriptions(1) == [f"q{i}" for i in range(4)]
+    finally:
+        s.close()
+
+
+def test_latest_where_scan_is_capped(store: Store) -> None:
+    store.add_headlines(
+        [hl(f"h{i:03d}", published=T0 - timedelta(minutes=i)) for i in range(300)]
+    )
+    calls = 0
+
+    def nothing(h: Headline) -> bool:
+        nonlocal calls
+        calls += 1
+        return False
+
+    assert store.latest(5, where=nothing, scan=100) == []
+    assert calls == 100
+    # the newest ``scan`` headlines are the ones examined
+    got = store.latest(5, where=lambda h: h.id in ("h050", "h250"), scan=100)
+    assert [h.id for h in got] == ["h050"]
+    assert [h.id for h in store.latest(5, where=lambda h: h.id == "h250", scan=None)] == ["h250"]
+    # default cap: a where matching nothing looks at no more than DEFAULT_LATEST_SCAN headlines
+    from bot.store import DEFAULT_LATEST_SCAN
+
+    assert 1000 <= DEFAULT_LATEST_SCAN <= 10_000
+    calls = 0
+    store.latest(5, where=nothing)
+    assert calls == 300
