@@ -377,3 +377,42 @@ async def test_dynamic_route_and_request_recording(server: FeedServer) -> None:
     b = await poll(server, "/dyn", a.state)
     assert "Breaking Story" in {h.title for h in b.headlines} - {h.title for h in a.headlines}
     assert server.count("/dyn") == 2
+
+
+async def test_retry_after_with_unicode_digit_is_an_error_result_with_sane_backoff() -> None:
+    import httpx
+
+    assert parse_retry_after("²") is None and parse_retry_after("١٢") is None
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers=[(b"Retry-After", "²".encode("latin-1"))])
+
+    async with Fetcher(settings(), transport=httpx.MockTransport(handler)) as fetcher:
+        res = await poll_source(
+            fetcher, rss_source("https://busy.example.com/feed"), SourceState(), NOW,
+            rng=random.Random(1),
+        )
+    assert res.status == "error" and res.http_status == 429
+    delay = (res.state.next_poll_at - NOW).total_seconds()
+    assert 300 * 0.8 <= delay <= 300 * 1.2  # the ordinary backoff, as if there were no header
+
+
+async def test_host_locks_stay_bounded_and_keep_one_request_per_host() -> None:
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=httpx.ByteStream(b"ok"))
+
+    async with Fetcher(settings(), transport=httpx.MockTransport(handler)) as fetcher:
+        for i in range(500):
+            await fetcher.get(f"https://h{i}.example.com/a")
+        assert len(fetcher._host_locks) < 10  # a lock nobody holds or waits for is gone
+        # a lock in use is never dropped: a second request to the same host still waits for it
+        held = fetcher._host_lock("https://busy.example.com/x")
+        await held.acquire()
+        try:
+            for i in range(500):
+                fetcher._host_lock(f"https://other{i}.example.com/")
+            assert fetcher._host_lock("https://busy.example.com/y") is held
+        finally:
+            held.release()

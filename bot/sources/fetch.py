@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is True, float("²") fails
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -162,7 +163,12 @@ class Fetcher:
             transport=transport,
         )
         self._slots = asyncio.Semaphore(p.max_in_flight)
-        self._host_locks: dict[str, asyncio.Lock] = {}
+        # weak values: a host's lock lives while a request holds or waits for it, then goes,
+        # so the dict does not grow with every article host ever fetched; one request per
+        # host still holds, since everyone using a host's lock keeps it alive
+        self._host_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._summaries: OrderedDict[str, str] = OrderedDict()
         self._summary_cache_size = summary_cache_size
         self._summary_pending: dict[str, asyncio.Future[str]] = {}
