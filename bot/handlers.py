@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 100
 MAX_QUERIES_PER_CHAT = 50
 LATEST_COUNT = 5
+# Raw HTML characters per message: under Telegram's 4096 visible characters with room to spare.
+MESSAGE_BUDGET = 4000
 ADMIN_CACHE_SECONDS = 60.0
 # Telegram's "GroupAnonymousBot": messages of anonymous group admins come from it.
 ANONYMOUS_ADMIN_ID = 1087968824
@@ -158,12 +160,42 @@ def _key(stored_text: str) -> str | None:
         return None
 
 
-def _list_body(lang: str, queries: list[str]) -> str:
+def _list_lines(lang: str, queries: list[str]) -> list[str]:
     if not queries:
-        return t(lang, "list_empty")
+        return [t(lang, "list_empty")]
     lines = [t(lang, "list_heading", count=len(queries))]
     lines += [f"{n}. {html.escape(q)}" for n, q in enumerate(queries, start=1)]
-    return "\n".join(lines)
+    return lines
+
+
+def _list_body(lang: str, queries: list[str], *, first: str | None = None) -> list[str]:
+    """The /list answer (after ``first``, a line of its own) as messages under Telegram's
+    length limit: 50 keywords of 100 characters, escaped, do not fit in one."""
+    return pack_lines(([first] if first else []) + _list_lines(lang, queries))
+
+
+def pack_lines(lines: list[str], budget: int = MESSAGE_BUDGET) -> list[str]:
+    """Join ``lines`` into as few messages as fit in ``budget`` characters each."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if current and size + len(line) + 1 > budget:
+            messages.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        messages.append("\n".join(current))
+    return messages
+
+
+async def reply_all(
+    update: Update, messages: list[str], *, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send ``messages`` in order; the buttons go under the last one."""
+    for number, text in enumerate(messages, start=1):
+        await reply(update, text, markup=markup if number == len(messages) else None)
 
 
 def _list_markup(lang: str, queries: list[str]) -> InlineKeyboardMarkup | None:
@@ -280,14 +312,12 @@ async def unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     core = core_of(context)
     existing = core.store.subscriptions(chat.id)
     if not text:
-        await reply(update, t(lang, "unfollow_usage") + "\n" + _list_body(lang, existing))
+        await reply_all(update, _list_body(lang, existing, first=t(lang, "unfollow_usage")))
         return
     target = _find_subscription(existing, text)
     if target is None:
-        await reply(
-            update,
-            t(lang, "not_following", query=html.escape(text)) + "\n" + _list_body(lang, existing),
-        )
+        refusal = t(lang, "not_following", query=html.escape(text))
+        await reply_all(update, _list_body(lang, existing, first=refusal))
         return
     _unsubscribe(core, chat.id, target)
     await reply(update, t(lang, "unfollowed", query=html.escape(target)))
@@ -299,7 +329,7 @@ async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     lang = chat_language(chat, update)
     queries = core_of(context).store.subscriptions(chat.id)
-    await reply(update, _list_body(lang, queries), markup=_list_markup(lang, queries))
+    await reply_all(update, _list_body(lang, queries), markup=_list_markup(lang, queries))
 
 
 async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -628,11 +658,13 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await callback.answer(t(lang, "unfollowed_toast", query=target))
     if action == buttons.REMOVE and callback.message is not None:
         remaining = core.store.subscriptions(chat.id)
-        await callback.edit_message_text(
-            _list_body(lang, remaining),
-            parse_mode=ParseMode.HTML,
-            reply_markup=_list_markup(lang, remaining),
-        )
+        messages = _list_body(lang, remaining)
+        if len(messages) == 1:  # redraw the list; a long one keeps its text, loses a button
+            await callback.edit_message_text(
+                messages[0], parse_mode=ParseMode.HTML, reply_markup=_list_markup(lang, remaining)
+            )
+        else:
+            await callback.edit_message_reply_markup(_list_markup(lang, remaining))
 
 
 # ---------------------------------------------------------------------------- wiring

@@ -24,7 +24,7 @@ from bot.config import Settings, SourceConfig
 from bot.matching import MatchIndex
 from bot.metrics import Metrics
 from bot.models import Alert, Headline, utcnow
-from bot.sources import PollResult, SourceState, fill_summaries, poll_source
+from bot.sources import PollResult, SourceState, backoff_seconds, fill_summaries, poll_source
 from bot.sources.fetch import Fetcher
 from bot.store import Store
 
@@ -55,14 +55,14 @@ class Poller:
         self._spread_first_polls()
 
     def _spread_first_polls(self) -> None:
-        """Spread sources over their interval so they are not all fetched at once."""
+        """Spread new sources evenly over their interval so they are not all fetched at once
+        (later polls keep that spacing: each is due one interval after the last)."""
         now = self.clock()
         count = max(len(self.sources), 1)
         for position, source in enumerate(self.sources.values()):
             state = self._state(source)
             if state.next_poll_at is None:
-                interval = self.settings.interval_for(source)
-                offset = min(interval, 60.0) * position / count
+                offset = self.settings.interval_for(source) * position / count
                 state.next_poll_at = now + timedelta(seconds=offset)
                 self._save_state(source, state)
 
@@ -111,10 +111,23 @@ class Poller:
             return await self._poll(source)
         except asyncio.CancelledError:
             raise
-        except Exception:  # a bug must not stop the other sources
+        except Exception as exc:  # a bug must not stop the other sources, nor hammer this one
             log.exception("polling %s failed unexpectedly", source.name)
+            self._back_off(source, f"internal error: {exc!r}")
             self.metrics.error("poller")
             return None
+
+    def _back_off(self, source: SourceConfig, error: str) -> None:
+        state = self._state(source)
+        state.failures += 1
+        state.last_error = error
+        delay = backoff_seconds(
+            state.failures,
+            self.settings.interval_for(source),
+            self.settings.polling.max_backoff_seconds,
+        )
+        state.next_poll_at = self.clock() + timedelta(seconds=delay)
+        self._save_state(source, state)
 
     async def _poll(self, source: SourceConfig) -> PollResult:
         previous = self._state(source)
@@ -144,6 +157,8 @@ class Poller:
         first_poll = previous.polls == 0
         if fresh and not first_poll and source.fetch_summaries:
             fresh = await fill_summaries(self.fetcher, fresh)
+            # Another source may have stored the same story while we fetched summaries.
+            fresh = [h for h in fresh if not self.store.is_seen(h.id, h.url_key)]
         fresh = [h if h.published else replace(h, published=now) for h in fresh]
         alerts = [] if first_poll else self._alerts_for(fresh, now)
         with self.store.batch():

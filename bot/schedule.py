@@ -71,6 +71,8 @@ def parse_duration(text: str) -> timedelta:
     if not compact or not parts or "".join(n + u for n, u in parts) != compact:
         raise ScheduleError(f"{text!r} is not a duration; write e.g. 30m, 8h or 2d")
     unit = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+    if any(len(n) > 6 for n, _ in parts):  # a million minutes is already far past the cap
+        raise ScheduleError("at most 30 days")
     total = sum((int(n) * unit[u.lower()] for n, u in parts), timedelta())
     if total <= timedelta(0):
         raise ScheduleError("the duration must be more than zero")

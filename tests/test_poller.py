@@ -133,3 +133,59 @@ async def test_failing_source_is_recorded_and_backs_off(tmp_path, store, feeds):
     assert state["failures"] == 1 and state["last_error"]
     assert poller.tick() == []  # backing off: not due again at once
     await poller.fetcher.close()
+
+
+async def test_an_unexpected_error_backs_off_instead_of_polling_every_tick(
+    tmp_path, store, feeds, monkeypatch
+):
+    feed = Feed(feeds, "/a.xml")
+    now = datetime.now(UTC)
+    poller, _, _ = make_poller(tmp_path, store, [("A", feed.url)], clock=lambda: now)
+
+    async def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr("bot.poller.poll_source", broken)
+    assert await poller.poll(poller.sources["A"]) is None
+    state = store.source_state("A")
+    assert state["failures"] == 1 and "a bug" in state["last_error"]
+    assert poller.tick() == []  # not due again at the next tick
+    await poller.fetcher.close()
+
+
+async def test_a_story_stored_by_another_source_during_summary_fetch_is_not_alerted_twice(
+    tmp_path, store, feeds
+):
+    # B's items have no summary, so B fetches the article page, which is slow; meanwhile A
+    # stores the same story (same canonical link) and alerts it.
+    # The article lives on another host name, so its slow fetch does not hold up A's feed.
+    link = f"http://localhost:{feeds.port}/story.html"
+    feeds.add("/story.html", "<html><head><meta name='description' content='x'></head></html>",
+              content_type="text/html", delay=1.0)
+    a, b = Feed(feeds, "/a.xml"), Feed(feeds, "/b.xml")
+    poller, index, _ = make_poller(tmp_path, store, [("B", b.url), ("A", a.url)])
+    for name in ("A", "B"):
+        poller.sources[name] = poller.sources[name].model_copy(update={"fetch_summaries": True})
+    follow(store, index, USER, "Nexperia")
+    await poller.poll_all()
+    a.add(Item("Nexperia Halts Wafer Supply", link + "?utm_source=a", summary="From A", guid="a"))
+    b.add(Item("Nexperia Halts Wafer Supply", link, guid="b"))
+    await poller.poll_all()
+    assert len(store.pending(USER)) == 1
+    await poller.fetcher.close()
+
+
+async def test_new_sources_are_spread_over_the_whole_interval(tmp_path, store, feeds):
+    now = datetime.now(UTC)
+    urls = [(f"S{n}", feeds.url(f"/{n}.xml")) for n in range(4)]
+    lines = ["[polling]", "interval_seconds = 400", "[storage]", f'path = "{tmp_path}"']
+    for name, url in urls:
+        lines += ["[[sources]]", f'name = "{name}"', f'url = "{url}"']
+    (tmp_path / "s.toml").write_text("\n".join(lines))
+    settings = load_settings(tmp_path / "s.toml", environ={})
+    Poller(settings, store, MatchIndex(), Fetcher(settings.polling), clock=lambda: now)
+    offsets = sorted(
+        (datetime.fromisoformat(store.source_state(name)["next_poll_at"]) - now).total_seconds()
+        for name, _ in urls
+    )
+    assert offsets == [0, 100, 200, 300]

@@ -71,7 +71,9 @@ def test_parse_duration(text, expected):
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "8", "h", "0h", "31d", "8h tomorrow", "-2h"])
+@pytest.mark.parametrize(
+    "text", ["", "8", "h", "0h", "31d", "8h tomorrow", "-2h", "1000000000d", "9" * 400 + "m"]
+)
 def test_parse_duration_refuses(text):
     with pytest.raises(ScheduleError):
         parse_duration(text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.e2e.conftest import BOT_USERNAME, Bot, Item, minutes_ago
 from tests.fakes.telegram import visible_text
 
@@ -105,3 +107,23 @@ async def test_latest_answers_from_what_was_seen(newsbot: Bot):
 
     text = visible_text((await newsbot.say(USER, "/latest Xiaomi")).text)
     assert "No recent headline matches Xiaomi" in text
+
+
+async def test_a_long_list_is_split_under_telegrams_limit(newsbot: Bot):
+    store = newsbot.core.store
+    keywords = [f"{n:02d} " + "&" * 40 + " x" * 27 for n in range(50)]  # 97 characters each
+    for keyword in keywords:
+        store.add_subscription(USER, keyword)
+    before = len(newsbot.fake.messages(USER))
+    newsbot.fake.push_message(USER, "/list")
+    for _ in range(200):  # until the part with the buttons, the last one, has arrived
+        listing = newsbot.fake.messages(USER)[before:]
+        if listing and listing[-1].reply_markup is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert len(listing) >= 2
+    assert all(len(visible_text(m.text)) <= 4096 for m in listing)
+    shown = "\n".join(visible_text(m.text) for m in listing)
+    assert all(keyword in shown for keyword in keywords)
+    assert listing[-1].reply_markup is not None  # the remove buttons under the last part
+    assert all(m.reply_markup is None for m in listing[:-1])
