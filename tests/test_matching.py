@@ -169,6 +169,11 @@ def test_overlapping_terms_all_bolded():
         ("eVTOL OR", "OR needs"),
         ("OR eVTOL", "OR needs"),
         ("a OR OR b", "OR needs"),
+        ('a OR "" OR b', "OR needs"),
+        ('华为" "', "quotes around a whole phrase"),
+        ('say"hello world"', "quotes around a whole phrase"),
+        ('eVTOL -!" "', "quotes around a whole phrase"),
+        (''.join(f'"{c * 8}"-"{c * 7}"' for c in "abcde"), "once spaced out"),
     ],
 )
 def test_invalid_queries_are_refused_with_reason_and_example(text: str, reason: str):
@@ -230,6 +235,51 @@ def test_canonical_text(text: str, shown: str):
     q = parse_query(text)
     assert q.text == shown
     assert parse_query(q.text).key == q.key
+
+
+def _structure(q: Query) -> tuple[object, ...]:
+    """Everything that decides what a query matches (the key alone cannot tell a phrase
+    "apple google" from the two words apple and google)."""
+    alts = tuple(tuple(t.key for t in alt) for alt in q.alternatives)
+    return q.text, q.key, alts, tuple(t.key for t in q.excludes)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # a term with no words is dropped before words are grouped: the display form reads
+        # the same as what was typed
+        ('Apple "" Google', "Apple Google"),
+        ("Apple -! Google", "Apple Google"),
+        ('Apple " " Google', "Apple Google"),
+        ('eVTOL "" OR Huawei', "eVTOL OR Huawei"),
+        ("U.S. -! U.S.", "U.S. U.S."),
+        # an exclusion, shown at the end, does not split a phrase either
+        ("Apple -rumor Google", "Apple Google -rumor"),
+        ("low -rumor altitude economy", "low altitude economy -rumor"),
+        ('eVTOL -"flying car" OR 华为', 'eVTOL OR 华为 -"flying car"'),
+        # a quoted phrase or CJK text does split: it stays in its place
+        ('Apple "x y" Google', 'Apple "x y" Google'),
+        ("Apple 华为 Google", "Apple 华为 Google"),
+        ('"a"b', '"a" b'),
+        ('"a""b"', '"a" "b"'),
+        ('-"a b"c', 'c -"a b"'),
+        ("Google ..-x - -!-华为 Google", "Google ..-x - Google -!-华为"),
+    ],
+)
+def test_display_form_parses_back_into_the_same_query(text: str, shown: str):
+    q = parse_query(text)
+    assert q.text == shown
+    again = parse_query(q.text)
+    assert _structure(again) == _structure(q)
+    assert again == q
+
+
+def test_a_dropped_empty_term_does_not_change_what_matches():
+    q = parse_query('Apple "" Google')
+    assert _structure(q) == _structure(parse_query("Apple Google"))
+    assert q.find("Apple Google deal") is not None
+    assert q.find("Google buys Apple") is None  # a phrase, before and after a restart
 
 
 def test_fold():

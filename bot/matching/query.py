@@ -330,8 +330,44 @@ def _term(display: str, exact: bool) -> Term | None:
         return None
 
 
+_Lexeme = tuple[str, str]  # (kind, text): "or", "word", "cjk", "exclude", "quoted", "-quoted"
+
+
+def _lex(raw: str) -> list[_Lexeme]:
+    """The lexemes of a normalised query, quoted phrases with their spaces collapsed."""
+    out: list[_Lexeme] = []
+    for m in _LEX.finditer(raw):
+        neg, quoted, bare = m.group(1), m.group(2), m.group(3)
+        if bare is None:
+            out.append((neg + "quoted", " ".join(quoted.split())))
+        elif '"' in bare:
+            raise _fail('Put quotes around a whole phrase, with a space before and after it '
+                        '(not inside a word)')
+        elif bare == "OR":
+            out.append(("or", bare))
+        elif bare.startswith("-") and len(bare) > 1 and not bare[1:].startswith("-"):
+            out.append(("exclude", bare))
+        elif _has_cjk(bare):
+            out.append(("cjk", bare))
+        else:
+            out.append(("word", bare))
+    return out
+
+
+def _shown(lexeme: _Lexeme) -> str:
+    kind, body = lexeme
+    return f'"{body}"' if kind == "quoted" else f'-"{body}"' if kind == "-quoted" else body
+
+
 def parse_query(text: str) -> Query:
-    """Parse a query (see the module docs for the language); raises :class:`QueryError`."""
+    """Parse a query (see the module docs for the language); raises :class:`QueryError`.
+
+    The display form ``text`` parses back into the same query (same ``text``, same ``key``,
+    same terms): it is what gets stored.  So anything the display form leaves out must not
+    change how the rest reads: a term without words (``""``, ``-!``) and an exclusion are
+    dropped or moved to the end *before* bare words are grouped into phrases
+    (``Apple "" Google`` and ``Apple -rumor Google`` both hold the phrase "Apple Google").
+    """
     if not isinstance(text, str):
         raise _fail("A query must be text")
     raw = unicodedata.normalize("NFKC", text).translate(_QUOTES).strip()
@@ -343,6 +379,8 @@ def parse_query(text: str) -> Query:
     alternatives: list[list[tuple[Term, str]]] = [[]]
     excludes: list[tuple[Term, str]] = []
     words: list[str] = []  # pending bare Latin words: one phrase
+    kept: list[_Lexeme] = []  # the lexemes the display form shows, in its order
+    kept_excludes: list[_Lexeme] = []
 
     def flush() -> None:
         if words:
@@ -350,34 +388,32 @@ def parse_query(text: str) -> Query:
             term = _term(display, False)
             if term is not None:
                 alternatives[-1].append((term, display))
+                kept.extend(("word", w) for w in words)
             words.clear()
 
-    for m in _LEX.finditer(raw):
-        neg, quoted, bare = m.group(1), m.group(2), m.group(3)
-        if bare is None:
-            flush()
-            display = " ".join(quoted.split())
-            term = _term(display, True)
-            if term is not None:
-                shown = f'{neg}"{display}"'
-                (excludes if neg else alternatives[-1]).append((term, shown))
-        elif bare == "OR":
+    for lexeme in _lex(raw):
+        kind, body = lexeme
+        if kind == "word":
+            words.append(body)
+            continue
+        if kind == "or":
             flush()
             if not alternatives[-1]:
                 raise _fail("OR needs a keyword on both sides")
             alternatives.append([])
-        elif bare.startswith("-") and len(bare) > 1 and not bare[1:].startswith("-"):
-            flush()
-            term = _term(bare[1:], False)
-            if term is not None:
-                excludes.append((term, bare))
-        elif _has_cjk(bare):
-            flush()
-            term = _term(bare, False)
-            if term is not None:
-                alternatives[-1].append((term, bare))
+            kept.append(lexeme)
+            continue
+        negative = kind in ("exclude", "-quoted")
+        term = _term(body[1:] if kind == "exclude" else body, kind.endswith("quoted"))
+        if term is None:
+            continue  # no words: as if it were not there (it does not split a phrase)
+        if negative:
+            excludes.append((term, _shown(lexeme)))  # excludes for the whole query: no flush
+            kept_excludes.append(lexeme)
         else:
-            words.append(bare)
+            flush()
+            alternatives[-1].append((term, _shown(lexeme)))
+            kept.append(lexeme)
     flush()
     if len(alternatives) > 1 and not alternatives[-1]:
         raise _fail("OR needs a keyword on both sides")
@@ -393,6 +429,11 @@ def parse_query(text: str) -> Query:
     shown = " OR ".join(" ".join(d for _, d in alt) for alt in alternatives)
     if excludes:
         shown += " " + " ".join(d for _, d in excludes)
+    if len(shown) > MAX_QUERY_LENGTH:  # '"a"b' is shown as '"a" b'
+        raise _fail(f"A query can be at most {MAX_QUERY_LENGTH} characters (this one has "
+                    f"{len(shown)} once spaced out)")
+    if _lex(shown) != kept + kept_excludes:  # a guard: the rules above should make it hold
+        raise _fail("This query would not read the same once stored; write it more simply")
     alt_keys = sorted({" ".join(sorted({t.key for t, _ in alt})) for alt in alternatives})
     key = " OR ".join(alt_keys)
     ex_keys = sorted({t.key for t, _ in excludes})
@@ -404,4 +445,3 @@ def parse_query(text: str) -> Query:
         alternatives=tuple(tuple(t for t, _ in alt) for alt in alternatives),
         excludes=tuple(t for t, _ in excludes),
     )
-
