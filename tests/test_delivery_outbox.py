@@ -55,6 +55,7 @@ def add_alerts(store, fake, chat_id, n=1, *, kind=None, created=None, title_extr
     if register_fake:
         fake.add_chat(chat_id, kind)
     store.upsert_chat(chat_id, kind=kind)
+    store.add_subscription(chat_id, "eVTOL")  # alerts go only to chats still following
     headlines = [
         Headline(
             source="TechNode",

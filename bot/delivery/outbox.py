@@ -7,7 +7,10 @@ drops the alert as "outcome unknown" on the next open (never resent: Telegram ma
 One drain (:meth:`Deliverer.deliver_pending`):
 
 * takes every pending alert, grouped per chat (oldest first);
-* drops alerts of unknown/inactive chats (``"inactive"``), alerts older than ``max_age``
+* drops alerts of unknown/inactive chats (``"inactive"``), every alert of a chat paused now
+  (``/pause``, "Mute 1 day": ``"paused"``, even those held for a digest or quiet hours),
+  alerts none of whose queries the chat still follows (``/unfollow``: ``"unfollowed"``; an
+  alert with some left is shown with those only), alerts older than ``max_age``
   (``"expired"``) and alerts whose headline is gone (``"missing"``);
 * renders one alert with :func:`render_alert` and several with :func:`render_batch` (one
   compact list, split at headline boundaries under 4096 characters);
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import logging
 from collections import Counter, deque
@@ -271,12 +275,25 @@ class Deliverer:
             self._drop(work.alerts, "inactive", report)
             return deque()
         now = self.clock()
+        if schedule.paused_until(chat.settings, now) is not None:
+            # /pause or "Mute 1 day" since they were queued: held, backlog, all skipped
+            self._drop(work.alerts, "paused", report)
+            return deque()
+        following = set(self.store.subscriptions(work.chat_id))
         cutoff = now - self.max_age
         fresh: list[tuple[Alert, Headline]] = []
         expired: list[Alert] = []
         missing: list[Alert] = []
+        unfollowed: list[Alert] = []
         held: list[datetime] = []
         for alert in work.alerts:
+            # /unfollow since it was queued: only the queries still followed count
+            queries = tuple(q for q in alert.queries if q in following)
+            if not queries:
+                unfollowed.append(alert)
+                continue
+            if queries != alert.queries:
+                alert = dataclasses.replace(alert, queries=queries)  # same key, fewer queries
             # A digest or quiet hours hold an alert: its age counts from its release.
             release = schedule.release_at(chat.settings, alert.created)
             if release < cutoff:
@@ -296,6 +313,8 @@ class Deliverer:
             self._drop(expired, "expired", report)
         if missing:
             self._drop(missing, "missing", report)
+        if unfollowed:
+            self._drop(unfollowed, "unfollowed", report)
         if held:  # wake up when the first held alert is due
             self._schedule_retry(max(0.05, (min(held) - now).total_seconds()))
         if not fresh:
