@@ -230,3 +230,97 @@ def test_article_summary() -> None:
         == "Meta desc"
     )
     assert extract_summary(b"<html><body><p>short</p></body></html>") == ""
+
+
+# ---------------------------------------------------------------------------- lone surrogates, caps
+
+
+def _storable(h) -> None:
+    """Every text of the headline encodes as UTF-8 (what the store requires)."""
+    for value in (h.id, h.title, h.link, h.url_key, h.summary, *h.tags):
+        value.encode("utf-8")
+
+
+def test_json_api_lone_surrogates_become_replacement_characters() -> None:
+    report = parse_json_api(
+        read("caixin_lone_surrogate.json"),
+        "https://gateway.caixin.com/x",
+        "CX",
+        _CAIXIN_FIELDS,
+        "datas",
+        "Asia/Shanghai",
+        NOW,
+    )
+    first, second = report.headlines
+    for h in report.headlines:
+        _storable(h)
+    assert first.title == "Rocket Startup Raises Funds \ufffd"
+    assert first.summary == "A summary cut mid-emoji by the API \ufffd"
+    assert first.tags == ("Tech\ufffd", "Space")
+    assert "\ufffd" not in second.summary and second.summary.endswith("\U0001f600")
+
+
+def test_json_feed_lone_surrogates_cleaned() -> None:
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": ['
+        b'{"id": "a\\ud83d", "url": "https://e.com/a", "title": "T \\udc00x",'
+        b' "summary": "S \\ud83d", "tags": ["t\\ud83d"]}]}'
+    )
+    (h,) = parse_feed(body, "https://e.com/feed.json", "J", "UTC", NOW).headlines
+    _storable(h)
+    assert (h.id, h.title, h.summary) == ("J#a\ufffd", "T \ufffdx", "S \ufffd")
+    assert h.tags == ("t\ufffd",)
+
+
+def test_rss_surrogate_character_reference_does_not_block_the_feed() -> None:
+    report = parse_feed(read("rss_surrogate_refs.xml"), "https://news.example.com/rss", "S",
+                        "UTC", NOW)
+    titles = [h.title for h in report.headlines]
+    assert titles == ["First Good Story", "Cut Mid-Emoji \ufffd", "Last Good Story"]
+    for h in report.headlines:
+        _storable(h)
+    bad = report.headlines[1]
+    assert bad.id == "S#id-\ufffd-2"
+    assert bad.summary == "Summary cut \ufffd here \ufffd and in HTML \ufffd too"
+    assert bad.tags == ("Tech\ufffd",)
+    assert report.headlines[0].summary == "Fine text \U0001f600 with a whole emoji."
+
+
+LONG = " ".join(f"word{i}" for i in range(600))  # ~4,500 characters
+
+
+def _capped(summary: str) -> None:
+    from bot.sources.text import SUMMARY_MAX_CHARS
+
+    assert SUMMARY_MAX_CHARS == 1000
+    assert 500 < len(summary) <= 1000
+    assert summary.endswith("…")
+    assert LONG.startswith(summary[:-1])
+    assert LONG[len(summary) - 1] == " "  # cut at a word boundary
+
+
+def test_summaries_are_capped_everywhere() -> None:
+    rss = (
+        "<rss version='2.0'><channel><title>t</title><item><title>T</title>"
+        f"<link>https://e.com/1</link><description>{LONG}</description></item>"
+        "</channel></rss>"
+    ).encode()
+    _capped(parse_feed(rss, "https://e.com/rss", "S", "UTC", NOW).headlines[0].summary)
+    atom = (
+        "<feed xmlns='http://www.w3.org/2005/Atom'><title>t</title><entry><title>T</title>"
+        f"<link href='https://e.com/1'/><id>x</id><summary>{LONG}</summary></entry></feed>"
+    ).encode()
+    _capped(parse_feed(atom, "https://e.com/atom", "S", "UTC", NOW).headlines[0].summary)
+    jf = (
+        '{"version": "https://jsonfeed.org/version/1.1", "items": '
+        f'[{{"url": "https://e.com/1", "title": "T", "summary": "{LONG}"}}]}}'
+    ).encode()
+    _capped(parse_feed(jf, "https://e.com/f.json", "S", "UTC", NOW).headlines[0].summary)
+    api = f'{{"datas": [{{"desc": "T", "link": "https://e.com/1", "summ": "{LONG}"}}]}}'.encode()
+    _capped(
+        parse_json_api(api, "https://e.com/x", "S", _CAIXIN_FIELDS, "datas").headlines[0].summary
+    )
+    page = f"<html><head><meta property='og:description' content='{LONG}'></head></html>"
+    _capped(extract_summary(page.encode()))
+    paragraph = f"<html><body><p>{LONG}</p></body></html>"
+    _capped(extract_summary(paragraph.encode()))

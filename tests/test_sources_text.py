@@ -123,3 +123,23 @@ def test_headline_id_rules() -> None:
     assert by_hash == headline_id("S", None, None, "Title")
     assert by_hash != headline_id("Other", None, None, "Title")
     assert by_hash != headline_id("S", None, None, "Other title")
+
+
+def test_lone_surrogates_replaced_in_every_cleaned_text() -> None:
+    from bot.sources.text import clean_text, collapse
+
+    lone = "cut \ud83d here \udc00"
+    assert collapse(lone) == "cut \ufffd here \ufffd"
+    assert clean_text(lone) == "cut \ufffd here \ufffd"
+    assert clean_title(lone, is_html=False) == "cut \ufffd here \ufffd"
+    assert html_to_text("<b>cut</b> \ud83d") == "cut \ufffd"
+    assert collapse("whole \U0001f600") == "whole \U0001f600"
+
+
+def test_cap_summary_cuts_at_a_word_boundary() -> None:
+    from bot.sources.text import cap_summary
+
+    assert cap_summary("short text", 20) == "short text"
+    assert cap_summary("one two three four", 12) == "one two…"
+    assert len(cap_summary("x" * 50, 10)) == 10  # no space at all (e.g. Chinese): a hard cut
+    assert cap_summary("a " + "汉" * 50, 10) == "a " + "汉" * 7 + "…"  # a far-back space is ignored

@@ -28,6 +28,7 @@ from bot.sources.feeds import ParseError, ParseReport, parse_feed
 from bot.sources.fetch import Fetcher, FetchError, FetchResponse, parse_retry_after
 from bot.sources.jsonapi import parse_json_api
 from bot.sources.pages import extract_summary, parse_listing
+from bot.sources.text import scrub
 
 __all__ = [
     "FetchError",
@@ -158,7 +159,7 @@ def parse_body(
 
 
 def _short(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(scrub(text).split())
     return text if len(text) <= _ERROR_TEXT_MAX else text[: _ERROR_TEXT_MAX - 1] + "…"
 
 

@@ -22,10 +22,17 @@ import feedparser
 
 from bot.models import Headline
 from bot.sources.identity import absolute_link, identified_headline
-from bot.sources.text import clean_title, collapse, html_to_text, parse_date
+from bot.sources.text import (
+    SUMMARY_MAX_CHARS,
+    cap_summary,
+    clean_title,
+    collapse,
+    html_to_text,
+    parse_date,
+)
 
-#: a summary taken from the full content (when the feed has no summary) is cut to this length
-CONTENT_SUMMARY_CHARS = 1000
+#: every summary (also one taken from the full content) is cut to this length
+CONTENT_SUMMARY_CHARS = SUMMARY_MAX_CHARS
 _TITLE_FROM_SUMMARY_CHARS = 120
 
 
@@ -49,9 +56,25 @@ def _title_from_text(text: str) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit].rsplit(" ", 1)[0] + "…"
+    return cap_summary(text, limit)
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _surrogate_ref(match: re.Match[bytes]) -> bytes:
+    hex_digits, decimal = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def _without_surrogate_refs(body: bytes) -> bytes:
+    """Numeric character references to a UTF-16 surrogate (``&#55357;``, ``&#xD83D;``: a text
+    cut mid-emoji) replaced by ``&#xFFFD;``.  feedparser would decode them to a lone surrogate
+    and then fail on the whole feed; other references are left as they are."""
+    if b"&#" not in body:
+        return body
+    return _CHAR_REF.sub(_surrogate_ref, body)
 
 
 _PREFIXED_ITEM = re.compile(rb"<([A-Za-z][\w-]*):(?:item|entry)[\s>]")
@@ -90,6 +113,7 @@ def parse_feed(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
+    body = _without_surrogate_refs(body)
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
     if not parsed.entries:
         retry = _unprefixed(body)

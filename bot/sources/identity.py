@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from bot.models import Headline
+from bot.sources.text import cap_summary, scrub
 
 TRACKING_PARAMS = frozenset(
     {
@@ -98,7 +99,16 @@ def identified_headline(
     source: str, guid: str | None, title: str, link: str, **fields: Any
 ) -> Headline:
     """A ``Headline`` whose ``id`` and ``url_key`` follow the identity rules above; every
-    reader builds its headlines through here."""
+    reader builds its headlines through here.
+
+    Every text is scrubbed of lone surrogates (see ``text.scrub``) and the summary is capped
+    (``text.cap_summary``), whatever the reader did before.
+    """
+    guid, title, link = scrub(guid or ""), scrub(title), scrub(link)
+    if "summary" in fields:
+        fields["summary"] = cap_summary(scrub(fields["summary"] or ""))
+    if "tags" in fields:
+        fields["tags"] = tuple(scrub(tag) for tag in fields["tags"])
     return Headline(
         source=source,
         id=headline_id(source, guid, link, title),

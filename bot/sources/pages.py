@@ -7,7 +7,7 @@ selectolax was chosen because it is ~30x faster than BeautifulSoup and, unlike
   (and its ``<base href>``); title from the link text (else its ``title`` attribute or an image
   ``alt``); one headline per canonical link, in page order.
 * ``extract_summary``: og:description, twitter:description, meta description, else the first
-  paragraph of some length.
+  paragraph of some length; capped at ``text.SUMMARY_MAX_CHARS``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.sources.feeds import ParseError, ParseReport
 from bot.sources.identity import absolute_link, canonical_link, identified_headline
-from bot.sources.text import collapse
+from bot.sources.text import cap_summary, collapse
 
 _MIN_PARAGRAPH = 80
 
@@ -91,10 +91,10 @@ def extract_summary(body: bytes | str, url: str = "") -> str:
         if node is not None:
             text = collapse(node.attributes.get("content") or "")
             if text:
-                return text
+                return cap_summary(text)
     tree.strip_tags(["script", "style", "noscript", "nav", "header", "footer", "aside"])
     for node in tree.css("article p, main p, p"):
         text = collapse(node.text(deep=True, separator=" "))
         if len(text) >= _MIN_PARAGRAPH:
-            return text
+            return cap_summary(text)
     return ""

@@ -2,6 +2,10 @@
 
 * ``html_to_text``: markup to plain text, entities decoded exactly once, whitespace collapsed.
 * ``clean_title`` / ``clean_text``: the same for titles given as HTML or as plain text.
+* ``scrub``: lone UTF-16 surrogates (a Java-style API cutting a text mid-emoji sends
+  ``"\\ud83d"``) become U+FFFD; every cleaning helper here applies it, because such a string
+  cannot be encoded as UTF-8 (the store refuses it).
+* ``cap_summary``: a summary cut to ``SUMMARY_MAX_CHARS`` at a word boundary.
 * ``parse_date``: a published time in whatever shape a source gives it, read in the source's
   timezone when it names none; ``None`` when absent, unreadable or in the future.
 """
@@ -17,6 +21,9 @@ from zoneinfo import ZoneInfo
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 _WS = re.compile(r"\s+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: summaries longer than this are cut (at a word boundary) when a source is parsed
+SUMMARY_MAX_CHARS = 1000
 _TAG_HINT = re.compile(r"<[a-zA-Z/!]|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});")
 # tags that survive in titles given as plain text (an escaped "<b>" in a feed title)
 _STRAY_TAG = re.compile(
@@ -48,9 +55,28 @@ CHINA_ZONES = frozenset(
 FUTURE_SLACK = timedelta(minutes=5)
 
 
+def scrub(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD (so it encodes as UTF-8)."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def collapse(text: str) -> str:
-    """Whitespace runs (incl. NBSP and newlines) to one space, ends stripped."""
-    return _WS.sub(" ", text.replace("\u00a0", " ")).strip()
+    """Whitespace runs (incl. NBSP and newlines) to one space, ends stripped, lone
+    surrogates replaced."""
+    return _WS.sub(" ", scrub(text).replace("\u00a0", " ")).strip()
+
+
+def cap_summary(text: str, limit: int = SUMMARY_MAX_CHARS) -> str:
+    """``text`` if it has at most ``limit`` characters, else cut at the last space of its
+    first ``limit - 1`` characters (a hard cut when there is none in their second half, as
+    in Chinese text) and ended with "…": never longer than ``limit``."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 _BLOCK_TAG = re.compile(
@@ -67,6 +93,7 @@ def html_to_text(markup: str | None) -> str:
     """
     if not markup:
         return ""
+    markup = scrub(markup)
     if not _TAG_HINT.search(markup):
         return collapse(markup)
     tree = HTMLParser(f"<div>{_BLOCK_TAG.sub(' ', markup)}</div>")
@@ -86,7 +113,12 @@ def clean_title(value: str | None, *, is_html: bool = True) -> str:
     """
     if not value:
         return ""
-    return html_to_text(value) if is_html else collapse(_STRAY_TAG.sub("", value))
+    return html_to_text(value) if is_html else clean_text(_STRAY_TAG.sub("", value))
+
+
+def clean_text(value: str | None) -> str:
+    """Plain text (nothing decoded): whitespace collapsed, lone surrogates replaced."""
+    return collapse(value) if value else ""
 
 
 def source_zone(name: str | None) -> tzinfo:
