@@ -25,7 +25,9 @@ Errors, per message:
 * ``RetryAfter`` (the Pacer gave up retrying): release back to ``pending``; retried in the
   next drain, which is scheduled for after ``retry_after``.
 * ``ChatMigrated``: release, ``store.migrate_chat(old, new)``, ``on_migrated(old, new)`` and
-  deliver to the new id in the same drain.
+  deliver to the new id in the same drain -- by the new id's own work item if it has one in
+  this drain (never two senders for one chat).  Before each message the Deliverer also checks
+  that its alerts are still ``pending``: one no longer pending is not sent again.
 * ``Forbidden`` (blocked, kicked, deactivated) and ``BadRequest`` "chat not found": the chat
   is set inactive, its alerts are dropped (``"blocked"`` / ``"chat_not_found"``) and
   ``on_gone(chat_id)`` is called.
@@ -127,6 +129,15 @@ class _ChatWork:
     alerts: list[Alert]
     parts: deque[_Part] | None = None  # built on the chat's first turn
     migrations: int = 0
+    replan: bool = False  # re-read the chat's pending alerts before its next message
+    done: bool = False  # no longer in the queue (nor in flight) this drain
+
+
+@dataclass
+class _Drain:
+    queue: deque[_ChatWork]
+    report: DeliveryReport
+    works: dict[int, _ChatWork]  # chat id -> its one work item in this drain
 
 
 def _is_connect_failure(exc: BaseException) -> bool:
@@ -232,12 +243,12 @@ class Deliverer:
             for alert in self.store.pending():
                 by_chat.setdefault(alert.chat_id, []).append(alert)
             report.chats = len(by_chat)
-            queue: deque[_ChatWork] = deque(
-                _ChatWork(chat_id, alerts) for chat_id, alerts in by_chat.items()
-            )
+            works = {chat_id: _ChatWork(chat_id, alerts) for chat_id, alerts in by_chat.items()}
+            queue: deque[_ChatWork] = deque(works.values())
+            drain = _Drain(queue, report, works)
             if queue:
                 tasks = [
-                    asyncio.create_task(self._worker(queue, report))
+                    asyncio.create_task(self._worker(drain))
                     for _ in range(min(self.workers, len(queue)))
                 ]
                 try:
@@ -255,11 +266,12 @@ class Deliverer:
             self.total.merge(report)
             return report
 
-    async def _worker(self, queue: deque[_ChatWork], report: DeliveryReport) -> None:
+    async def _worker(self, drain: _Drain) -> None:
+        queue = drain.queue
         while queue and not self._stopping:
             work = queue.popleft()
             try:
-                more = await self._step(work, report)
+                more = await self._step(work, drain)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -268,6 +280,8 @@ class Deliverer:
                 more = False
             if more:
                 queue.append(work)
+            else:
+                work.done = True
 
     def _plan(self, work: _ChatWork, report: DeliveryReport) -> deque[_Part]:
         chat = self.store.chat(work.chat_id)
@@ -337,22 +351,49 @@ class Deliverer:
             )
         return parts
 
-    async def _step(self, work: _ChatWork, report: DeliveryReport) -> bool:
+    async def _step(self, work: _ChatWork, drain: _Drain) -> bool:
         """Send the chat's next message; True if the chat has more to send this drain."""
+        report = drain.report
+        if work.replan:
+            work.replan = False
+            work.alerts = self.store.pending(work.chat_id)
+            work.parts = None
         if work.parts is None:
             work.parts = self._plan(work, report)
         if not work.parts:
             return False
         part = work.parts.popleft()
+        # Send only what is still owed: another work item (a migration into this id) may
+        # have sent or dropped some of these alerts since the plan was made.
+        still = [a for a in part.alerts
+                 if self.store.alert_state(work.chat_id, a.headline_id) == "pending"]
+        if len(still) < len(part.alerts):
+            log.info("chat %s: %d of %d alert(s) of the next message no longer pending",
+                     work.chat_id, len(part.alerts) - len(still), len(part.alerts))
+            if still:  # render the rest anew
+                work.replan = True
+                return True
+            return bool(work.parts)
+        old_id = work.chat_id
         outcome = await self._send_part(work, part, report)
         if outcome == "migrated":
-            # rebuild from the store: the alerts now belong to the new id
-            work.alerts = self.store.pending(work.chat_id)
-            work.parts = None
+            if drain.works.get(old_id) is work:
+                del drain.works[old_id]
+            other = drain.works.get(work.chat_id)
+            if other is not None and other is not work:
+                # The new id has its own work item in this drain: it sends everything
+                # (its own alerts and the moved ones), this one stops.
+                other.replan = True
+                if other.done:
+                    other.done = False
+                    drain.queue.append(other)
+                return False
+            drain.works[work.chat_id] = work
+            work.replan = True  # rebuild from the store: the alerts now belong to the new id
             return work.migrations <= 3
         if outcome == "stop":
             return False
-        return bool(work.parts)
+        return bool(work.parts) or work.replan
 
     # ------------------------------------------------------------------ one message
 
