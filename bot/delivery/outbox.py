@@ -23,7 +23,10 @@ One drain (:meth:`Deliverer.deliver_pending`):
 Errors, per message:
 
 * ``RetryAfter`` (the Pacer gave up retrying): release back to ``pending``; retried in the
-  next drain, which is scheduled for after ``retry_after``.
+  next drain, which is scheduled for after ``retry_after``.  When this (or a network or
+  other error that releases) hits a message split into pieces after some of them were
+  delivered, only the remaining pieces are kept, in memory, for the next drain; their alerts
+  stay ``sending`` meanwhile (so a restart drops them rather than resending).
 * ``ChatMigrated``: release, ``store.migrate_chat(old, new)``, ``on_migrated(old, new)`` and
   deliver to the new id in the same drain -- by the new id's own work item if it has one in
   this drain (never two senders for one chat).  Before each message the Deliverer also checks
@@ -121,6 +124,8 @@ class _Part:
     html: bool = True
     preview: bool = True  # a single alert may show the article preview; batches do not
     markup: InlineKeyboardMarkup | None = None  # buttons: unfollow, mute
+    delivered: int = 0  # texts Telegram confirmed (popped from ``texts``)
+    counted: int = 0  # of those, already counted in a report and the metrics
 
 
 @dataclass
@@ -189,6 +194,9 @@ class Deliverer:
         self._done: asyncio.Event | None = None
         self._drain_lock: asyncio.Lock | None = None
         self._retry_in: float | None = None
+        # chat id -> the rest of a split message some pieces of which Telegram confirmed;
+        # its alerts stay "sending" (a restart drops them: never resent, maybe incomplete)
+        self._unfinished: dict[int, _Part] = {}
 
     # ------------------------------------------------------------------ loop
 
@@ -242,6 +250,8 @@ class Deliverer:
             by_chat: dict[int, list[Alert]] = {}
             for alert in self.store.pending():
                 by_chat.setdefault(alert.chat_id, []).append(alert)
+            for chat_id in list(self._unfinished):
+                by_chat.setdefault(chat_id, [])
             report.chats = len(by_chat)
             works = {chat_id: _ChatWork(chat_id, alerts) for chat_id, alerts in by_chat.items()}
             queue: deque[_ChatWork] = deque(works.values())
@@ -285,13 +295,22 @@ class Deliverer:
 
     def _plan(self, work: _ChatWork, report: DeliveryReport) -> deque[_Part]:
         chat = self.store.chat(work.chat_id)
+        unfinished = self._unfinished.pop(work.chat_id, None)
+        if unfinished is not None:  # still ours? (nothing else moves "sending" alerts)
+            unfinished.alerts = [
+                a for a in unfinished.alerts
+                if self.store.alert_state(work.chat_id, a.headline_id) == "sending"
+            ]
+            if not unfinished.alerts:
+                unfinished = None
+        rest = [unfinished] if unfinished is not None else []
         if chat is None or not chat.active:
-            self._drop(work.alerts, "inactive", report)
+            self._drop(work.alerts + [a for p in rest for a in p.alerts], "inactive", report)
             return deque()
         now = self.clock()
         if schedule.paused_until(chat.settings, now) is not None:
             # /pause or "Mute 1 day" since they were queued: held, backlog, all skipped
-            self._drop(work.alerts, "paused", report)
+            self._drop(work.alerts + [a for p in rest for a in p.alerts], "paused", report)
             return deque()
         following = set(self.store.subscriptions(work.chat_id))
         cutoff = now - self.max_age
@@ -332,11 +351,11 @@ class Deliverer:
         if held:  # wake up when the first held alert is due
             self._schedule_retry(max(0.05, (min(held) - now).total_seconds()))
         if not fresh:
-            return deque()
+            return deque(rest)
         tz = _chat_tz(chat.settings)
         lang = language_for(chat.settings, chat.settings.get("lang_hint"))
         items = [(h, _matches(a, h)) for a, h in fresh]
-        parts = deque()
+        parts = deque(rest)  # the rest of a split message first
         for text, indices in render_batch_parts(
             items, summary_chars=self.summary_chars, tz=tz, lang=lang
         ):
@@ -367,7 +386,7 @@ class Deliverer:
         # have sent or dropped some of these alerts since the plan was made.
         still = [a for a in part.alerts
                  if self.store.alert_state(work.chat_id, a.headline_id) == "pending"]
-        if len(still) < len(part.alerts):
+        if not part.delivered and len(still) < len(part.alerts):
             log.info("chat %s: %d of %d alert(s) of the next message no longer pending",
                      work.chat_id, len(part.alerts) - len(still), len(part.alerts))
             if still:  # render the rest anew
@@ -402,7 +421,6 @@ class Deliverer:
         alerts = part.alerts
         self.store.mark_sending(alerts)
         attempt = 0
-        sent_messages = 0
         while part.texts:
             text = part.texts[0]
             try:
@@ -419,15 +437,19 @@ class Deliverer:
                 report.errors["retry_after"] += 1
                 log.warning("chat %s: flood control (retry after %s s); will retry",
                             work.chat_id, wait)
-                self._release(alerts, report)
+                self._release_part(work, part, report)
                 self._schedule_retry(wait + 0.5)
                 return "stop"
             except ChatMigrated as exc:
                 report.errors["migrated"] += 1
                 old, new = work.chat_id, int(exc.new_chat_id)
                 log.info("chat %s migrated to %s; moving it", old, new)
-                self.store.release(alerts)
+                if not part.delivered:
+                    self.store.release(alerts)
                 self.store.migrate_chat(old, new)
+                if part.delivered:  # the rest of the message goes to the new id
+                    part.alerts = [dataclasses.replace(a, chat_id=new) for a in alerts]
+                    self._unfinished[new] = part
                 await _call(self.on_migrated, old, new)
                 work.chat_id = new
                 work.migrations += 1
@@ -439,7 +461,7 @@ class Deliverer:
                 return "stop"
             except TimedOut as exc:
                 if _is_connect_failure(exc):
-                    if await self._backoff(work, exc, attempt, alerts, report):
+                    if await self._backoff(work, exc, attempt, part, report):
                         attempt += 1
                         continue
                     return "stop"
@@ -483,34 +505,33 @@ class Deliverer:
                 self._drop(alerts, "rejected", report)
                 return "ok"
             except NetworkError as exc:
-                if await self._backoff(work, exc, attempt, alerts, report):
+                if await self._backoff(work, exc, attempt, part, report):
                     attempt += 1
                     continue
                 return "stop"
             except TelegramError as exc:
                 report.errors[type(exc).__name__] += 1
                 log.error("chat %s: %s; alerts kept for a later drain", work.chat_id, exc)
-                self._release(alerts, report)
+                self._release_part(work, part, report)
                 self._schedule_retry(self.tick_seconds)
                 return "stop"
             part.texts.pop(0)
-            sent_messages += 1
+            part.delivered += 1
             attempt = 0
         self.store.mark_sent(alerts)
-        self.metrics.sent(sent_messages, len(alerts))
-        report.messages_sent += sent_messages
+        self._count_messages(part, report, len(alerts))
         report.alerts_delivered += len(alerts)
-        report.batched_saved += max(0, len(alerts) - sent_messages)
+        report.batched_saved += max(0, len(alerts) - part.delivered)
         return "ok"
 
     async def _backoff(self, work: _ChatWork, exc: Exception, attempt: int,
-                       alerts: Sequence[Alert], report: DeliveryReport) -> bool:
+                       part: _Part, report: DeliveryReport) -> bool:
         """Sleep before a retry (True) or give up and release the alerts (False)."""
         report.errors["network"] += 1
         if attempt >= self.network_retries:
             log.warning("chat %s: network error (%s) after %d retries; kept for later",
                         work.chat_id, exc, attempt)
-            self._release(alerts, report)
+            self._release_part(work, part, report)
             self._schedule_retry(self.backoff_base * 2 ** (attempt + 1))
             return False
         delay = self.backoff_base * 2**attempt
@@ -536,6 +557,24 @@ class Deliverer:
     def _release(self, alerts: Sequence[Alert], report: DeliveryReport) -> None:
         self.store.release(alerts)
         report.released += len(alerts)
+
+    def _release_part(self, work: _ChatWork, part: _Part, report: DeliveryReport) -> None:
+        """The send surely failed: back to ``pending``; but if some pieces of a split message
+        went out, keep only the rest (in memory, alerts still ``sending``) for a later drain,
+        so what Telegram already has is not sent again."""
+        if not part.delivered:
+            self._release(part.alerts, report)
+            return
+        log.warning("chat %s: %d piece(s) of a split message delivered, %d kept for later",
+                    work.chat_id, part.delivered, len(part.texts))
+        self._count_messages(part, report, 0)
+        self._unfinished[work.chat_id] = part
+
+    def _count_messages(self, part: _Part, report: DeliveryReport, alerts: int) -> None:
+        messages = part.delivered - part.counted
+        part.counted = part.delivered
+        self.metrics.sent(messages, alerts)
+        report.messages_sent += messages
 
     def _schedule_retry(self, seconds: float) -> None:
         if self._retry_in is None or seconds < self._retry_in:
