@@ -67,9 +67,11 @@ def make_world(fake: FakeTelegram, store: Store, chats: int, headlines: int) -> 
         for i in range(headlines)
     ]
     store.add_headlines(hs)
-    for chat in range(1, chats + 1):
-        fake.add_chat(chat, "private")
-        store.upsert_chat(chat, kind="private")
+    with store.batch():
+        for chat in range(1, chats + 1):
+            fake.add_chat(chat, "private")
+            store.upsert_chat(chat, kind="private")
+            store.add_subscription(chat, "eVTOL")  # alerts of queries no longer followed drop
     with store.batch():
         store.enqueue(
             Alert(chat, h.id, ("eVTOL",)) for chat in range(1, chats + 1) for h in hs
