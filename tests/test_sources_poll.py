@@ -18,7 +18,6 @@ from bot.sources import (
     SourceState,
     backoff_seconds,
     fill_summaries,
-    initial_offset,
     poll_source,
 )
 from bot.sources.fetch import parse_retry_after
@@ -142,13 +141,6 @@ def test_backoff_jitter_and_cap() -> None:
     values = {backoff_seconds(3, 100, 10_000, random.Random(seed)) for seed in range(20)}
     assert len(values) > 1 and all(320 <= v <= 480 for v in values)
     assert all(2880 <= backoff_seconds(50, 100, 3600) <= 3600 for _ in range(20))
-
-
-def test_initial_offset_spreads_sources() -> None:
-    offsets = [initial_offset(f"source-{i}", 300) for i in range(50)]
-    assert all(0 <= o < 300 for o in offsets)
-    assert len({int(o // 30) for o in offsets}) >= 8  # spread over the interval
-    assert initial_offset("a", 300) == initial_offset("a", 300)
 
 
 async def test_slow_server_times_out(server: FeedServer) -> None:

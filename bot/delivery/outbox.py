@@ -58,9 +58,8 @@ import logging
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
@@ -352,7 +351,7 @@ class Deliverer:
             self._schedule_retry(max(0.05, (min(held) - now).total_seconds()))
         if not fresh:
             return deque(rest)
-        tz = _chat_tz(chat.settings)
+        tz = schedule.zone(chat.settings)
         lang = language_for(chat.settings, chat.settings.get("lang_hint"))
         items = [(h, _matches(a, h)) for a, h in fresh]
         parts = deque(rest)  # the rest of a split message first
@@ -582,16 +581,6 @@ class Deliverer:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _chat_tz(settings: dict[str, Any]) -> tzinfo | None:
-    name = settings.get("timezone") or settings.get("tz")
-    if not isinstance(name, str):
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def _has_key(match: Any) -> bool:

@@ -16,7 +16,6 @@ Public API::
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -40,7 +39,6 @@ __all__ = [
     "backoff_seconds",
     "extract_summary",
     "fill_summaries",
-    "initial_offset",
     "parse_body",
     "parse_retry_after",
     "poll_source",
@@ -133,13 +131,6 @@ def backoff_seconds(
     delay = min(cap, interval * (2**exponent))
     delay *= rng.uniform(0.8, 1.2)
     return max(1.0, min(cap, delay))
-
-
-def initial_offset(name: str, interval: float) -> float:
-    """A stable offset in [0, interval) for a source's first poll, so that sources are spread
-    over the interval rather than all polled at once."""
-    digest = hashlib.sha1(name.encode()).digest()
-    return (int.from_bytes(digest[:8], "big") / 2**64) * interval
 
 
 def parse_body(
