@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.matching import Match, MatchIndex, Query, QueryError, fold, parse_query
+from bot.matching.normalize import Text
 
 TENCENT = "Tencent’s Profit Rises 19% on Overseas Gaming and AI-Powered Ad Surge"
 US_RULE = "U.S. Formally Suspends Sweeping Export Control Rule for One Year After China Trade Talks"
@@ -287,6 +288,88 @@ def test_fold():
     assert fold("データ") == "データ"
     assert fold("ﾃﾞｰﾀ") == "データ"
     assert fold("Ｔｅｎｃｅｎｔ’s") == "tencent's"
+
+
+# Kana voiced / semi-voiced sound marks (U+3099 / U+309A, and the half-width U+FF9E /
+# U+FF9F that NFKC turns into them): after a kana they voice it; anywhere else they cannot
+# combine and are dropped on both sides, like an accent on a Latin letter.
+# (text, folded, tokens, the original text of each token)
+VOICING = [
+    ("デ", "デ", ["デ"], ["デ"]),
+    ("ﾃﾞ", "デ", ["デ"], ["ﾃﾞ"]),
+    ("テ\u3099", "デ", ["デ"], ["テ\u3099"]),
+    ("ﾊﾟ", "パ", ["パ"], ["ﾊﾟ"]),
+    ("ﾃﾞｰﾀ", "データ", ["データ"], ["ﾃﾞｰﾀ"]),
+    ("ア\u3099", "ア\u3099", ["ア\u3099"], ["ア\u3099"]),  # no precomposed form: kept
+    # after a digit
+    ("0ﾞ", "0", ["0"], ["0ﾞ"]),
+    ("00ﾞ ", "00 ", ["00"], ["00ﾞ"]),
+    ("0\u3099", "0", ["0"], ["0\u3099"]),
+    ("5ﾟG", "5g", ["5g"], ["5ﾟG"]),
+    # after a Latin letter, or another letter
+    ("aﾞ", "a", ["a"], ["aﾞ"]),
+    ("Aﾟb", "ab", ["ab"], ["Aﾟb"]),
+    ("αﾞ", "α", ["α"], ["αﾞ"]),
+    ("华ﾞ", "华", ["华"], ["华ﾞ"]),
+    # at the start, after a space or a symbol
+    ("ﾞa", "a", ["a"], ["a"]),
+    ("ﾞ", "", [], []),
+    ("x ﾞy", "x y", ["x", "y"], ["x", "y"]),
+    ("c+ﾞ", "c+", ["c"], ["c"]),
+    # doubled: the second mark has nothing left to voice
+    ("0ﾞﾞ", "0", ["0"], ["0ﾞﾞ"]),
+    ("ﾃﾞﾞ", "デ", ["デ"], ["ﾃﾞﾞ"]),
+    ("デﾞ", "デ", ["デ"], ["デﾞ"]),
+    ("ﾊﾟﾟ", "パ", ["パ"], ["ﾊﾟﾟ"]),
+    ("ﾞﾞ0ﾟ0", "00", ["00"], ["0ﾟ0"]),
+]
+
+
+@pytest.mark.parametrize(("text", "folded", "toks", "words"), VOICING)
+def test_voicing_marks(text: str, folded: str, toks: list[str], words: list[str]):
+    assert fold(text) == folded
+    t = Text(text)
+    tstart, tend = t.offsets()
+    assert t.norm == folded
+    assert t.toks == toks
+    assert [t.original(a, b) for a, b in zip(tstart, tend, strict=True)] == words
+    # a query made of each word matches the text, and bolds that word
+    for w, a, b in zip(words, tstart, tend, strict=True):
+        m = parse_query(w).find(text)
+        assert m is not None, (text, w)
+        oa, ob = t.original_span(a, b)
+        assert any(x <= oa and ob <= y for x, y in m.title_spans)
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "expected", "bold"),
+    [
+        ("0", "00ﾞ 0ﾞ", True, "0ﾞ"),
+        ("0ﾞ", "00ﾞ 0", True, "0"),
+        ("00", "00ﾞ", True, "00ﾞ"),
+        ("0ﾞ", "00ﾞ", False, None),
+        ("a", "aﾞ", True, "aﾞ"),
+        ("デ", "ﾃﾞﾞ", True, "ﾃﾞﾞ"),
+        ("ﾃﾞ", "データ", True, "デ"),
+        ("デ", "テ", False, None),
+        ("テ", "デ", False, None),
+        ("パ", "ﾊﾞ", False, None),
+        ("5G", "5ﾟG rollout", True, "5ﾟG"),
+    ],
+)
+def test_voicing_marks_match_both_ways(query: str, title: str, expected: bool, bold: str | None):
+    m = parse_query(query).find(title)
+    assert (m is not None) == expected
+    if m is not None and bold is not None:
+        assert bold in [title[a:b] for a, b in m.title_spans]
+    ix = MatchIndex()
+    ix.add(1, parse_query(query))
+    assert (1 in ix.match(title)) == expected
+
+
+def test_a_lone_voicing_mark_is_no_keyword():
+    with pytest.raises(QueryError):
+        parse_query("ﾞ")
 
 
 def test_query_is_frozen_and_comparable():

@@ -56,17 +56,41 @@ def _is_latin(ch: str) -> bool:
     return hit
 
 
+# The combining kana voiced / semi-voiced sound marks (NFKC also turns the half-width
+# U+FF9E / U+FF9F and the spacing U+309B / U+309C into these).
+_VOICING = "\u3099\u309a"
+
+
+def _is_kana(ch: str) -> bool:
+    """A hiragana or katakana letter (not a voicing mark): what a voicing mark may follow."""
+    return ("\u3040" <= ch <= "\u30ff" or "\u31f0" <= ch <= "\u31ff") and ch.isalpha()
+
+
 def fold(text: str) -> str:
-    """The normalised form of ``text`` (no offset map): NFKC, quotes, casefold, accents."""
+    """The normalised form of ``text`` (no offset map): NFKC, quotes, casefold, accents.
+
+    A voicing mark (U+3099 / U+309A) is kept only right after a kana letter: there it
+    voices it (``ﾃﾞ`` -> ``デ``) or, where no precomposed kana exists (``ア゙``), stays
+    with it in the same CJK run.  Anywhere else -- after a digit, a Latin or other
+    letter, a symbol, a space, at the start, or a second mark after an already voiced
+    kana (``デﾞ``) -- it cannot combine and is dropped, like an accent on a Latin letter:
+    ``0ﾞ`` = ``0``, ``aﾞ`` = ``a``, ``デﾞ`` = ``デ``.  Both queries and headlines go
+    through here, so the two sides agree.  Kept as is, such a stray mark (it lies in the
+    kana block) would be tokenised as a CJK token of its own, splitting one original
+    character cluster (``0ﾞ``) into two tokens that both map back to the whole cluster.
+    """
     s = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
     out = []
     latin = False
+    kana = False  # the previous character is a kana letter (not a mark)
     for ch in unicodedata.normalize("NFD", s):
         if unicodedata.combining(ch):
-            if latin:
+            if latin or (ch in _VOICING and not kana):
                 continue
+            kana = False
         else:
             latin = _is_latin(ch)
+            kana = _is_kana(ch)
         out.append(ch)
     return unicodedata.normalize("NFC", "".join(out))
 
