@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
+# Telegram unreachable at start (a network blip at boot): keep trying, with PTB's growing
+# waits, rather than exit and stay down.  A rejected token still stops the bot at once.
+STARTUP_RETRIES = -1
 EXIT_STORE = 3
 
 
@@ -140,9 +143,11 @@ def run(settings: Settings) -> int:
                 options["port"],
                 settings.telegram.webhook_path,
             )
-            application.run_webhook(**options)
+            application.run_webhook(**options, bootstrap_retries=STARTUP_RETRIES)
         else:
-            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+            application.run_polling(
+                allowed_updates=ALLOWED_UPDATES, bootstrap_retries=STARTUP_RETRIES
+            )
     except Exception:
         # Logged, so the token filter sees the traceback (PTB's InvalidToken quotes the token).
         log.exception("newsbot stopped on an error")

@@ -23,12 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import handlers
 from bot.config import Settings
 from bot.delivery.outbox import Deliverer
 from bot.delivery.pacing import Pacer
+from bot.i18n import t
 from bot.matching import MatchIndex, QueryError, parse_query
 from bot.metrics import Metrics, MetricsServer
 from bot.models import utcnow
@@ -39,6 +41,10 @@ from bot.store import Store, StoreError
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+CONCURRENT_UPDATES = 32
+# Messages in flight may finish within this at shutdown: inside `docker stop`'s 10 s, so the
+# final snapshot is written before the container is killed.
+STOP_GRACE_SECONDS = 5.0
 PRUNE_SECONDS = 3600.0
 #: /healthz fails when the poll job has not run for this long (3 ticks).
 HEALTH_TICK_SECONDS = 3 * TICK_SECONDS
@@ -93,6 +99,10 @@ def build_application(
         .post_init(start_services)
         .post_stop(stop_services)
         .post_shutdown(close_store)
+        # Commands of different chats must not wait for each other's replies, which the
+        # Pacer spaces per chat (3 s in a group); handlers never await between a store read
+        # and the write that depends on it, so they may interleave.
+        .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )
     core = Core(
@@ -108,7 +118,7 @@ def build_application(
 async def start_services(application: Application) -> None:
     core: Core = application.bot_data["core"]
     settings = core.settings
-    await handlers.publish_commands(application.bot, settings.telegram.admin_ids)
+    await publish_commands(application)
     core.fetcher = Fetcher(settings.polling)
     core.deliverer = Deliverer(
         application.bot,
@@ -213,6 +223,22 @@ def store_gauges(core: Core) -> dict[str, float]:
     return values
 
 
+async def publish_commands(application: Application) -> None:
+    """The command menu; a failure (Telegram busy or unreachable) must not stop the start:
+    it is logged and tried again in a minute."""
+    core: Core = application.bot_data["core"]
+    try:
+        await handlers.publish_commands(application.bot, core.settings.telegram.admin_ids)
+    except TelegramError as exc:
+        log.warning("could not set the command menu (%s); trying again in a minute", exc)
+        if application.job_queue is not None:
+            application.job_queue.run_once(retry_publish_commands, when=60, name="commands")
+
+
+async def retry_publish_commands(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await publish_commands(context.application)
+
+
 async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
     core: Core = context.bot_data["core"]
     core.last_tick = time.monotonic()
@@ -232,7 +258,7 @@ async def stop_services(application: Application) -> None:
     if core.poller is not None:
         await core.poller.stop()
     if core.deliverer is not None:
-        await core.deliverer.stop()
+        await core.deliverer.stop(grace=STOP_GRACE_SECONDS)
     for task in core.tasks:
         task.cancel()
     await asyncio.gather(*core.tasks, return_exceptions=True)
@@ -255,9 +281,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         core.metrics.error("handler")
     if isinstance(update, Update) and update.effective_message is not None:
         try:
-            await update.effective_message.reply_text(
-                "Sorry, something went wrong on my side. Please try again."
-            )
+            lang = handlers.lang_of(update, context)
+            await update.effective_message.reply_text(t(lang, "error"))
         except Exception:  # the chat may be gone; nothing more to do
             log.debug("could not tell the user about the error", exc_info=True)
 

@@ -13,17 +13,18 @@ import logging
 import time
 from collections import Counter
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
+    CallbackQuery,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -629,6 +630,16 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 # ---------------------------------------------------------------------------- buttons
 
 
+async def answer(callback: CallbackQuery, text: str | None = None, **options: Any) -> None:
+    """Answer a button press.  A press made while the bot was down arrives after a restart
+    and is still carried out, but Telegram no longer takes its answer ("query is too old"):
+    that is no error of the user's."""
+    try:
+        await callback.answer(text, **options)
+    except BadRequest as exc:
+        log.info("button answer not delivered: %s", exc)
+
+
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     callback = update.callback_query
     chat = update.effective_chat
@@ -639,32 +650,57 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lang = chat_language(known, update)
     parsed = buttons.parse(callback.data)
     if parsed is None:
-        await callback.answer()
+        await answer(callback)
         return
     if not await is_group_admin(update, context):
-        await callback.answer(t(lang, "admins_only"), show_alert=True)
+        await answer(callback, t(lang, "admins_only"), show_alert=True)
         return
     action, argument = parsed
     if action == "mute" and known is not None:
         pause_chat(core, known, lang, timedelta(days=1))
-        await callback.answer(t(lang, "muted"))
+        await answer(callback, t(lang, "muted"))
         return
     existing = core.store.subscriptions(chat.id)
     target = next((q for q in existing if buttons.query_hash(_key(q) or q) == argument), None)
     if target is None:
-        await callback.answer(t(lang, "button_gone"))
+        await answer(callback, t(lang, "button_gone"))
         return
     _unsubscribe(core, chat.id, target)
-    await callback.answer(t(lang, "unfollowed_toast", query=target))
+    await answer(callback, t(lang, "unfollowed_toast", query=target))
     if action == buttons.REMOVE and callback.message is not None:
         remaining = core.store.subscriptions(chat.id)
         messages = _list_body(lang, remaining)
-        if len(messages) == 1:  # redraw the list; a long one keeps its text, loses a button
-            await callback.edit_message_text(
-                messages[0], parse_mode=ParseMode.HTML, reply_markup=_list_markup(lang, remaining)
-            )
-        else:
-            await callback.edit_message_reply_markup(_list_markup(lang, remaining))
+        try:
+            if len(messages) == 1:  # redraw the list; a long one keeps its text, loses a button
+                await callback.edit_message_text(
+                    messages[0],
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=_list_markup(lang, remaining),
+                )
+            else:
+                await callback.edit_message_reply_markup(_list_markup(lang, remaining))
+        except BadRequest as exc:  # e.g. the message is too old to edit: the removal stands
+            log.info("could not redraw /list: %s", exc)
+
+
+async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: Telegram says so in both chats.  Move the subscriptions
+    and settings at once, so /list in the supergroup is right before any alert is sent."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    core = core_of(context)
+    if core.store.chat(old) is None:
+        return  # already moved (the other of the two messages, or the deliverer)
+    core.store.migrate_chat(old, new)
+    core.index.move_chat(old, new)
+    log.info("chat %s became supergroup %s; subscriptions moved", old, new)
 
 
 # ---------------------------------------------------------------------------- wiring
@@ -694,6 +730,7 @@ def register(application: Application, admin_ids: list[int]) -> None:
     application.add_handler(CommandHandler("stats", stats, filters=admins))
     application.add_handler(CommandHandler("sources", sources, filters=admins))
     application.add_handler(CallbackQueryHandler(button))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_handler(
         MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & ~filters.COMMAND, plain_text)

@@ -26,7 +26,7 @@ from bot.metrics import Metrics
 from bot.models import Alert, Headline, utcnow
 from bot.sources import PollResult, SourceState, backoff_seconds, fill_summaries, poll_source
 from bot.sources.fetch import Fetcher
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Poller:
         self.metrics = metrics or Metrics()
         self.sources = {s.name: s for s in settings.sources if s.enabled}
         self._tasks: dict[str, asyncio.Task[PollResult | None]] = {}
+        self._not_before: dict[str, datetime] = {}
         self._spread_first_polls()
 
     def _spread_first_polls(self) -> None:
@@ -89,6 +90,8 @@ class Poller:
             state = self._state(source)
             if state.next_poll_at is not None and state.next_poll_at > now:
                 continue
+            if self._not_before.get(name, now) > now:
+                continue  # backing off after an error the store could not record
             task = asyncio.create_task(self.poll(source), name=f"poll:{name}")
             self._tasks[name] = task
             task.add_done_callback(lambda _t, n=name: self._tasks.pop(n, None))
@@ -127,7 +130,13 @@ class Poller:
             self.settings.polling.max_backoff_seconds,
         )
         state.next_poll_at = self.clock() + timedelta(seconds=delay)
-        self._save_state(source, state)
+        # Kept in memory too: when the error is the store itself refusing writes, saving
+        # fails, and the source must still not be fetched again at every tick.
+        self._not_before[source.name] = state.next_poll_at
+        try:
+            self._save_state(source, state)
+        except StoreError as exc:
+            log.error("cannot record the back-off of %s: %s", source.name, exc)
 
     async def _poll(self, source: SourceConfig) -> PollResult:
         previous = self._state(source)

@@ -294,6 +294,10 @@ class Store:
             path.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:
             raise StoreError(f"store path {path} exists and is not a directory") from exc
+        except OSError as exc:  # e.g. a volume owned by another user
+            raise StoreError(
+                f"cannot create the store directory {path} ([storage] path): {exc.strerror}"
+            ) from exc
         store = cls(path, retention=retention, compact_every=compact_every, clock=clock)
         store._lock()
         gc_was_enabled = gc.isenabled()
@@ -336,7 +340,12 @@ class Store:
 
     def _lock(self) -> None:
         lock_path = self.path / LOCK_NAME
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # e.g. a read-only or foreign-owned volume
+            raise StoreError(
+                f"cannot use the store directory {self.path} ([storage] path): {exc.strerror}"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -95,3 +95,14 @@ async def test_unfollowed_queries_are_not_delivered(fake, store):
     assert report.dropped["unfollowed"] == 1
     assert store.alert_state(chat, "both") == "sent"
     assert store.alert_state(chat, "gone") == "dropped"
+
+
+async def test_refollowing_the_same_query_written_differently_keeps_queued_alerts(fake, store):
+    """/unfollow eVTOL then /follow evtol: the alert queued for eVTOL still goes out."""
+    hs = add_alerts(store, fake, 134)  # queued for "eVTOL"
+    store.remove_subscription(134, "eVTOL")
+    store.add_subscription(134, "evtol")
+    async with make_bot(fake) as bot:
+        report = await Deliverer(bot, store).deliver_pending()
+    assert states(store, 134, hs) == ["sent"]
+    assert len(fake.messages(134)) == 1 and not report.dropped

@@ -189,3 +189,16 @@ async def test_new_sources_are_spread_over_the_whole_interval(tmp_path, store, f
         for name, _ in urls
     )
     assert offsets == [0, 100, 200, 300]
+
+
+async def test_a_store_that_refuses_writes_does_not_make_the_poller_hammer_sources(
+    tmp_path, store, feeds
+):
+    feed = Feed(feeds, "/a.xml")
+    now = datetime.now(UTC)
+    poller, _, _ = make_poller(tmp_path, store, [("A", feed.url)], clock=lambda: now)
+    store._failed = OSError("No space left on device")  # as after a failed journal write
+    await poller.poll(poller.sources["A"])
+    assert feeds.count("/a.xml") == 1
+    assert poller.tick() == []  # backing off in memory, though the store could not record it
+    await poller.fetcher.close()

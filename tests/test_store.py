@@ -775,3 +775,12 @@ def test_latest_where_scan_is_capped(store: Store) -> None:
     calls = 0
     store.latest(5, where=nothing)
     assert calls == 300
+
+
+def test_an_unusable_store_directory_is_a_clear_store_error():
+    from bot.store import StoreError
+
+    # /proc refuses new directories to everyone, root included (as a foreign-owned volume
+    # refuses the bot's user): the bot must say which setting to fix, not crash.
+    with pytest.raises(StoreError, match=r"\[storage\] path"):
+        Store.open(Path("/proc/self/newsbot-data"))

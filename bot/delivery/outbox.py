@@ -85,6 +85,7 @@ from bot.delivery.format import (
 )
 from bot.delivery.pacing import BULK, retry_after_seconds
 from bot.i18n import language_for
+from bot.matching import QueryError, parse_query
 from bot.metrics import Metrics
 from bot.models import Alert, Headline, utcnow
 
@@ -311,7 +312,7 @@ class Deliverer:
             # /pause or "Mute 1 day" since they were queued: held, backlog, all skipped
             self._drop(work.alerts + [a for p in rest for a in p.alerts], "paused", report)
             return deque()
-        following = set(self.store.subscriptions(work.chat_id))
+        following = _query_keys(self.store.subscriptions(work.chat_id))
         cutoff = now - self.max_age
         fresh: list[tuple[Alert, Headline]] = []
         expired: list[Alert] = []
@@ -320,7 +321,8 @@ class Deliverer:
         held: list[datetime] = []
         for alert in work.alerts:
             # /unfollow since it was queued: only the queries still followed count
-            queries = tuple(q for q in alert.queries if q in following)
+            # (compared by query key: /unfollow eVTOL then /follow evtol still follows it)
+            queries = tuple(q for q in alert.queries if _query_key(q) in following)
             if not queries:
                 unfollowed.append(alert)
                 continue
@@ -583,6 +585,17 @@ class Deliverer:
 # ---------------------------------------------------------------------- helpers
 
 
+def _query_key(text: str) -> str:
+    try:
+        return parse_query(text).key
+    except QueryError:
+        return text  # a stored text that no longer parses is only itself
+
+
+def _query_keys(texts: Sequence[str]) -> set[str]:
+    return {_query_key(text) for text in texts}
+
+
 def _has_key(match: Any) -> bool:
     """A real ``Match`` (not the plain stand-in used when re-matching failed)."""
     return isinstance(getattr(getattr(match, "query", None), "key", None), str)
@@ -590,10 +603,6 @@ def _has_key(match: Any) -> bool:
 
 def _matches(alert: Alert, headline: Headline) -> list[Any]:
     """The alert's queries, re-run on the headline for the spans to bold."""
-    try:
-        from bot.matching import QueryError, parse_query
-    except ImportError:  # pragma: no cover - matching is part of the package
-        return [PlainMatch(QueryText(q)) for q in alert.queries]
     out: list[Any] = []
     for text in alert.queries:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bot.config import load_settings
 from tests.e2e.conftest import Bot, Feed, Item, write_config
@@ -179,3 +180,32 @@ async def test_many_headlines_become_one_batched_message(newsbot: Bot):
     text = visible_text(batch.text)
     assert all(f"Nexperia update number {n}" in text for n in range(12))
     await quiet_for(newsbot, USER, 2, seconds=1.0)
+
+
+async def test_group_upgrade_moves_subscriptions_as_soon_as_telegram_says_so(newsbot: Bot):
+    await newsbot.say(GROUP, "/follow Xiaomi", chat_type="group")
+    new_id = -1008888
+    newsbot.fake.migrate(GROUP, new_id)
+    # Telegram's service message in the old group names the new supergroup.
+    newsbot.fake.push_update(
+        {
+            "message": {
+                "message_id": 999,
+                "date": int(time.time()),
+                "chat": {"id": GROUP, "type": "group", "title": "Group"},
+                "from": {"id": 1, "is_bot": False, "first_name": "Admin"},
+                "migrate_to_chat_id": new_id,
+            }
+        }
+    )
+    for _ in range(100):
+        if newsbot.core.store.subscriptions(new_id) == ["Xiaomi"]:
+            break
+        await asyncio.sleep(0.05)
+    assert newsbot.core.store.subscriptions(new_id) == ["Xiaomi"]
+    listing = await newsbot.say(new_id, "/list", chat_type="supergroup")
+    assert "Xiaomi" in visible_text(listing.text)
+    newsbot.tech.add(Item("Xiaomi Unveils Its First SUV", "https://e.com/x"))
+    [*_, alert] = await newsbot.wait_messages(new_id, 2)
+    assert "Xiaomi Unveils" in visible_text(alert.text)
+    assert not [e for e in newsbot.fake.errors if e[1] == GROUP and e[2] == 400]

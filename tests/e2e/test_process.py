@@ -163,3 +163,25 @@ def test_check_reports_each_source_status_new_items_and_errors(tmp_path, fake, f
     assert "Unitree Steps Closer to IPO" in result.stdout
     down = next(line for line in lines if line.startswith("Down:"))
     assert "error, HTTP 500" in down and "error:" in down
+
+
+def test_telegram_unreachable_at_start_keeps_trying_until_stopped(tmp_path, fake):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_config(tmp_path, fake, [])
+    config.write_text(
+        config.read_text().replace(fake.base_url, f"http://127.0.0.1:{port}/bot"), "utf-8"
+    )
+    bot = spawn(config, fake.token)
+    try:
+        time.sleep(3)
+        assert bot.poll() is None, bot.communicate()[1]  # still trying, not exited
+        bot.send_signal(signal.SIGTERM)
+        _, err = bot.communicate(timeout=30)
+        assert fake.token not in err
+    finally:
+        if bot.poll() is None:
+            bot.kill()
