@@ -322,6 +322,21 @@ VOICING = [
     ("デﾞ", "デ", ["デ"], ["デﾞ"]),
     ("ﾊﾟﾟ", "パ", ["パ"], ["ﾊﾟﾟ"]),
     ("ﾞﾞ0ﾟ0", "00", ["00"], ["0ﾟ0"]),
+    # any other combining mark: kept in a word of its own script, dropped where it would
+    # stand alone or split a token (after a symbol, a space, CJK text, at the start)
+    ("0-\u0301 ", "0- ", ["0"], ["0"]),
+    ("x \u0301y", "x y", ["x", "y"], ["x", "y"]),
+    ("\u0301ab", "ab", ["ab"], ["ab"]),
+    ("华\u0301", "华", ["华"], ["华\u0301"]),
+    ("ア\u0301", "ア", ["ア"], ["ア\u0301"]),
+    ("क्षि", "क्षि", ["क्षि"], ["क्षि"]),
+    ("שָׁלוֹם", "שָׁלוֹם", ["שָׁלוֹם"], ["שָׁלוֹם"]),
+    ("0\u0301", "0\u0301", ["0\u0301"], ["0\u0301"]),
+    # a Hangul vowel jamo combines only with Hangul; after a digit it is a token of its own
+    ("0ᅡ", "0ᅡ", ["0", "ᅡ"], ["0", "ᅡ"]),
+    ("00ㅏ ", "00ᅡ ", ["00", "ᅡ"], ["00", "ㅏ"]),
+    ("ㄱㅏ", "가", ["가"], ["ㄱㅏ"]),
+    ("ᄀ\u1161", "가", ["가"], ["ᄀ\u1161"]),
 ]
 
 

@@ -66,31 +66,69 @@ def _is_kana(ch: str) -> bool:
     return ("\u3040" <= ch <= "\u30ff" or "\u31f0" <= ch <= "\u31ff") and ch.isalpha()
 
 
+_kind_cache: dict[str, str | None] = {}
+
+
+def _kind(ch: str) -> str | None:
+    """What a combining mark after ``ch`` (a base character) would belong to."""
+    hit = _kind_cache.get(ch, "")
+    if hit == "":
+        if _is_latin(ch):
+            hit = "latin"
+        elif _is_kana(ch):
+            hit = "kana"
+        elif _IS_CJK.match(ch):
+            hit = "cjk"
+        elif ch.isalnum():
+            hit = "word"
+        else:
+            hit = None  # a space, a symbol, punctuation: no word to carry a mark
+        _kind_cache[ch] = hit
+    return hit
+
+
+def _is_mark(ch: str) -> bool:
+    return bool(unicodedata.combining(ch)) or unicodedata.category(ch).startswith("M")
+
+
 def fold(text: str) -> str:
     """The normalised form of ``text`` (no offset map): NFKC, quotes, casefold, accents.
 
-    A voicing mark (U+3099 / U+309A) is kept only right after a kana letter: there it
-    voices it (``ﾃﾞ`` -> ``デ``) or, where no precomposed kana exists (``ア゙``), stays
-    with it in the same CJK run.  Anywhere else -- after a digit, a Latin or other
-    letter, a symbol, a space, at the start, or a second mark after an already voiced
-    kana (``デﾞ``) -- it cannot combine and is dropped, like an accent on a Latin letter:
-    ``0ﾞ`` = ``0``, ``aﾞ`` = ``a``, ``デﾞ`` = ``デ``.  Both queries and headlines go
-    through here, so the two sides agree.  Kept as is, such a stray mark (it lies in the
-    kana block) would be tokenised as a CJK token of its own, splitting one original
-    character cluster (``0ﾞ``) into two tokens that both map back to the whole cluster.
+    A combining mark is kept only where it belongs to the word it follows, so that it stays
+    in that word's token; elsewhere it is dropped, on both sides (queries and headlines go
+    through here), as if it were not there:
+
+    * after a Latin letter: accents are dropped (``Huawéi`` = ``Huawei``);
+    * a voicing mark (U+3099 / U+309A; NFKC also turns the half-width U+FF9E / U+FF9F
+      into these) only right after a kana letter, where it voices it (``ﾃﾞ`` -> ``デ``) or,
+      where no precomposed kana exists (``ア゙``), stays with it in the same CJK run.  After
+      a digit, a non-kana letter, a symbol or a space, at the start, or a second mark after
+      an already voiced kana, it is dropped: ``0ﾞ`` = ``0``, ``aﾞ`` = ``a``, ``デﾞ`` = ``デ``;
+    * any other mark only after a letter or digit of another script (Indic, Thai, Hebrew
+      vowel signs and points; a digit's keycap), or after a mark kept there; after CJK
+      text, a symbol or a space, or at the start, it is dropped (``华́`` = ``华``).
+
+    Kept as is, such a stray mark would split one original character cluster (``0ﾞ``:
+    the voicing marks lie in the kana block, so they form a CJK token of their own) into
+    two tokens that both map back to the whole cluster, or form a token of its own made
+    of a symbol and the mark (``-́``): a query made of that token would not find it.
     """
     s = unicodedata.normalize("NFKC", text).translate(_QUOTES).casefold()
     out = []
-    latin = False
-    kana = False  # the previous character is a kana letter (not a mark)
+    kind: str | None = None  # what the last base character was, see _kind
     for ch in unicodedata.normalize("NFD", s):
-        if unicodedata.combining(ch):
-            if latin or (ch in _VOICING and not kana):
+        if _is_mark(ch):
+            if ch in _VOICING:
+                if kind != "kana":
+                    continue
+                kind = "cjk"  # voiced: a second voicing mark has nothing left to voice
+            elif kind == "latin":
+                if unicodedata.combining(ch):
+                    continue
+            elif kind != "word":
                 continue
-            kana = False
         else:
-            latin = _is_latin(ch)
-            kana = _is_kana(ch)
+            kind = _kind(ch)
         out.append(ch)
     return unicodedata.normalize("NFC", "".join(out))
 
@@ -114,6 +152,23 @@ def _joins(ch: str) -> bool:
                 hit = True
         _joins_cache[ch] = hit
     return hit
+
+
+def _is_jamo_vt(ch: str) -> bool:
+    """A Hangul vowel or final-consonant jamo (or a compatibility form of one)."""
+    c = unicodedata.normalize("NFKC", ch)[:1]
+    return "\u1160" <= c <= "\u11ff" or "\ud7b0" <= c <= "\ud7ff"
+
+
+def _is_hangul(ch: str) -> bool:
+    """A Hangul syllable or jamo (or a compatibility form of one): what a vowel or final
+    jamo may combine with.  After anything else a vowel or final jamo (``0ᅡ``) cannot
+    combine, so it starts a cluster of its own: a CJK token whose original text is just
+    itself, not the digit before it as well."""
+    c = unicodedata.normalize("NFKC", ch)[-1:]
+    return (
+        "\u1100" <= c <= "\u11ff" or "\ua960" <= c <= "\ua97f" or "\uac00" <= c <= "\ud7ff"
+    )
 
 
 # Characters whose folded form is not exactly one character, or that join the previous one:
@@ -149,7 +204,9 @@ def normalise(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     size = len(text)
     while i < size:
         j = i + 1
-        while j < size and _joins(text[j]):
+        while j < size and _joins(text[j]) and (
+            not _is_jamo_vt(text[j]) or _is_hangul(text[j - 1])
+        ):
             j += 1
         piece = _TABLE[ord(text[i])] if j == i + 1 else fold(text[i:j])
         for ch in piece:
