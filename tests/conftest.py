@@ -5,10 +5,33 @@ so a landing never depends on the luck of the draw; on a developer's machine it 
 exploring new examples (and ``.hypothesis/`` replays any failure it found).
 """
 
+import contextlib
 import os
 
+import pytest
 from hypothesis import settings
+
+from bot.store import Store
+from tests.fakes.telegram import FakeTelegram
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture
+def fake():
+    """A strict fake Bot API server on 127.0.0.1 (tests/e2e has its own, with a bot name)."""
+    server = FakeTelegram()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A fresh store in the test's directory, closed after the test."""
+    opened = Store.open(tmp_path / "store")
+    yield opened
+    with contextlib.suppress(Exception):
+        opened.close()

@@ -3,38 +3,11 @@ sends each alert once.  Real Store, real FakeTelegram."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
-
-import pytest
 
 from bot.delivery.outbox import Deliverer
 from bot.models import utcnow
-from bot.store import Store
-from tests.fakes.telegram import FakeTelegram
-from tests.test_delivery_outbox import add_alerts, make_bot, states
-
-
-@pytest.fixture
-def fake():
-    server = FakeTelegram()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store.open(tmp_path / "store")
-    yield opened
-    with contextlib.suppress(Exception):
-        opened.close()
-
-
-def _titles_seen(msgs, headlines):
-    text = "\n".join(m.visible for m in msgs)
-    return [text.count(h.title) for h in headlines]
-
+from tests.test_delivery_outbox import add_alerts, make_bot, states, titles_seen
 
 # ------------------------------------------------------------- 1. migration into a busy id
 
@@ -49,7 +22,7 @@ async def test_migration_into_an_id_with_its_own_work_sends_each_alert_once(fake
         # one worker, two work items: the old group's (first) and the supergroup's own
         report = await Deliverer(bot, store, workers=1).deliver_pending()
     msgs = fake.messages(new)
-    assert _titles_seen(msgs, group + own) == [1, 1, 1, 1]
+    assert titles_seen(msgs, group + own) == [1, 1, 1, 1]
     assert states(store, new, group + own) == ["sent"] * 4
     assert report.alerts_delivered == 4
     assert store.pending() == []
@@ -64,7 +37,7 @@ async def test_migration_after_the_new_id_was_served_delivers_the_moved_alerts(f
     fake.migrate(old, new)
     async with make_bot(fake) as bot:
         report = await Deliverer(bot, store, workers=1).deliver_pending()
-    assert _titles_seen(fake.messages(new), own + group) == [1, 1, 1]
+    assert titles_seen(fake.messages(new), own + group) == [1, 1, 1]
     assert states(store, new, own + group) == ["sent"] * 3
     assert report.migrated == 1 and store.pending() == []
 

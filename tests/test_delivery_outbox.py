@@ -21,25 +21,15 @@ from bot.delivery.outbox import Deliverer
 from bot.delivery.pacing import Pacer
 from bot.models import Alert, Headline, utcnow
 from bot.store import Store
-from tests.fakes.telegram import FakeTelegram, visible_text
+from tests.fakes.telegram import visible_text
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def fake():
-    server = FakeTelegram()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store.open(tmp_path / "store")
-    yield opened
-    with contextlib.suppress(Exception):
-        opened.close()
+def titles_seen(msgs, headlines):
+    """How many times each headline's title appears in the messages' visible text."""
+    text = "\n".join(m.visible for m in msgs)
+    return [text.count(h.title.strip()) for h in headlines]
 
 
 @contextlib.asynccontextmanager

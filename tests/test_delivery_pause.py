@@ -3,38 +3,11 @@ Real Store, real FakeTelegram."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
-
-import pytest
 
 from bot.delivery.outbox import Deliverer
 from bot.models import Alert, Headline, utcnow
-from bot.store import Store
-from tests.fakes.telegram import FakeTelegram
 from tests.test_delivery_outbox import add_alerts, make_bot, states
-
-
-@pytest.fixture
-def fake():
-    server = FakeTelegram()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store.open(tmp_path / "store")
-    yield opened
-    with contextlib.suppress(Exception):
-        opened.close()
-
-
-def _titles_seen(msgs, headlines):
-    text = "\n".join(m.visible for m in msgs)
-    return [text.count(h.title) for h in headlines]
-
 
 # ------------------------------------------------------------- 3. pause / unfollow reach the queue
 

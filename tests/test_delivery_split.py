@@ -3,36 +3,8 @@ later failure.  Real Store, real FakeTelegram."""
 
 from __future__ import annotations
 
-import contextlib
-
-import pytest
-
 from bot.delivery.outbox import Deliverer
-from bot.store import Store
-from tests.fakes.telegram import FakeTelegram
-from tests.test_delivery_outbox import add_alerts, make_bot, states
-
-
-@pytest.fixture
-def fake():
-    server = FakeTelegram()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    opened = Store.open(tmp_path / "store")
-    yield opened
-    with contextlib.suppress(Exception):
-        opened.close()
-
-
-def _titles_seen(msgs, headlines):
-    text = "\n".join(m.visible for m in msgs)
-    return [text.count(h.title.strip()) for h in headlines]
-
+from tests.test_delivery_outbox import add_alerts, make_bot, states, titles_seen
 
 # ------------------------------------------------------------- 2. split message, then a failure
 
@@ -69,7 +41,7 @@ async def test_pieces_already_delivered_are_not_resent(fake, store):
         third = await deliverer.deliver_pending()
     msgs = fake.messages(chat)
     assert len(msgs) > delivered_first  # the rest did arrive, later
-    assert _titles_seen(msgs, hs) == [1] * len(hs)  # nothing twice
+    assert titles_seen(msgs, hs) == [1] * len(hs)  # nothing twice
     assert states(store, chat, hs) == ["sent"] * len(hs)
     assert second.alerts_delivered + third.alerts_delivered + first.alerts_delivered == len(hs)
     assert first_sent == delivered_first  # counted when confirmed, not at the end
