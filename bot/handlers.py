@@ -417,7 +417,7 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         times = schedule.parse_digest_times(words)
     except schedule.ScheduleError as exc:
-        await reply(update, html.escape(str(exc)) + "\n" + t(lang, "digest_usage", zone=zone))
+        await reply(update, exc.text(lang) + "\n" + t(lang, "digest_usage", zone=zone))
         return
     core_of(context).store.set_setting(chat.id, "digest", times)
     await reply(update, t(lang, "digest_set", times=", ".join(times), zone=zone))
@@ -453,7 +453,7 @@ async def quiet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         window = schedule.parse_quiet(text)
     except schedule.ScheduleError as exc:
-        await reply(update, html.escape(str(exc)) + "\n" + t(lang, "quiet_usage", zone=zone))
+        await reply(update, exc.text(lang) + "\n" + t(lang, "quiet_usage", zone=zone))
         return
     store.set_setting(chat.id, "quiet", window)
     await reply(update, t(lang, "quiet_set", start=window[0], end=window[1], zone=zone))
@@ -473,7 +473,7 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     try:
         zone = schedule.parse_timezone(text)
     except schedule.ScheduleError as exc:
-        await reply(update, html.escape(str(exc)))
+        await reply(update, exc.text(lang))
         return
     core_of(context).store.set_setting(chat.id, "timezone", zone)
     await reply(update, t(lang, "timezone_set", zone=html.escape(zone)))
@@ -491,7 +491,7 @@ async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         duration = schedule.parse_duration(text)
     except schedule.ScheduleError as exc:
-        await reply(update, html.escape(str(exc)) + "\n" + t(lang, "pause_usage"))
+        await reply(update, exc.text(lang) + "\n" + t(lang, "pause_usage"))
         return
     await reply(update, pause_chat(core_of(context), chat, lang, duration))
 

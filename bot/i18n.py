@@ -265,6 +265,35 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "<b>newsbot</b>\n聊天：{chats}（活跃 {active}）\n订阅：{subs}\n24 小时内推送：{sent}\n"
         "待推送：{pending}\n热门关键词：{top}",
     },
+    "err_clock": {
+        "en": "'{text}' is not a time of day; write it as HH:MM, e.g. 08:00",
+        "zh": "“{text}”不是有效的时间，请写成 HH:MM，例如 08:00",
+    },
+    "err_no_times": {
+        "en": "give at least one time, e.g. /digest 08:00 18:00",
+        "zh": "请至少给出一个时间，例如 /digest 08:00 18:00",
+    },
+    "err_many_digests": {"en": "at most {limit} digests a day", "zh": "每天最多 {limit} 次汇总"},
+    "err_quiet_form": {
+        "en": "write quiet hours as START-END, e.g. /quiet 23:00-07:00",
+        "zh": "免打扰时段请写成 开始-结束，例如 /quiet 23:00-07:00",
+    },
+    "err_quiet_same": {
+        "en": "quiet hours must start and end at different times",
+        "zh": "免打扰的开始和结束时间不能相同",
+    },
+    "err_duration": {
+        "en": "'{text}' is not a duration; write e.g. 30m, 8h or 2d",
+        "zh": "“{text}”不是有效的时长，请写成 30m、8h 或 2d 这样的形式",
+    },
+    "err_too_long": {"en": "at most 30 days", "zh": "最长 30 天"},
+    "err_zero": {"en": "the duration must be more than zero", "zh": "时长必须大于零"},
+    "err_zone": {
+        "en": "'{text}' is not a time zone I know; use a name like Asia/Shanghai, "
+        "Europe/Berlin or America/New_York",
+        "zh": "不认识“{text}”这个时区，请使用 Asia/Shanghai、Europe/Berlin、America/New_York "
+        "这样的名称",
+    },
     "label_matched": {"en": "Matched", "zh": "匹配"},
     "label_paid": {"en": "paid", "zh": "付费"},
     "label_batch": {"en": "{count} new headlines", "zh": "{count} 条新标题"},

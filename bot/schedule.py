@@ -14,11 +14,14 @@ with any clock and hold no state a restart could lose.  The settings keys are:
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.i18n import t
 
 MAX_DIGESTS = 6
 MAX_PAUSE = timedelta(days=30)
@@ -28,14 +31,28 @@ _DURATION = re.compile(r"(\d+)\s*(d|h|m)", re.IGNORECASE)
 
 
 class ScheduleError(ValueError):
-    """A time, window, duration or zone the user typed is not valid; the text says why."""
+    """A time, window, duration or zone the user typed is not valid.  ``key`` and ``values``
+    name the reason in ``bot.i18n`` (so the bot can say it in the chat's language); ``str()``
+    is the English text."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(t("en", key, **values))
+
+    def text(self, lang: str) -> str:
+        return t(lang, self.key, **values_escaped(self.values))
+
+
+def values_escaped(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: html.escape(v) if isinstance(v, str) else v for k, v in values.items()}
 
 
 def parse_clock(text: str) -> time:
     """``"8"``, ``"08:00"``, ``"18:30"`` -> a time of day."""
     match = _CLOCK.match(text.strip())
     if not match:
-        raise ScheduleError(f"{text!r} is not a time of day; write it as HH:MM, e.g. 08:00")
+        raise ScheduleError("err_clock", text=text)
     return time(int(match.group(1)), int(match.group(2) or 0))
 
 
@@ -46,9 +63,9 @@ def format_clock(value: time) -> str:
 def parse_digest_times(words: list[str]) -> list[str]:
     """``["08:00", "18:00"]`` -> the same, normalised, sorted and without repeats."""
     if not words:
-        raise ScheduleError("give at least one time, e.g. /digest 08:00 18:00")
+        raise ScheduleError("err_no_times")
     if len(words) > MAX_DIGESTS:
-        raise ScheduleError(f"at most {MAX_DIGESTS} digests a day")
+        raise ScheduleError("err_many_digests", limit=MAX_DIGESTS)
     times = sorted({parse_clock(word) for word in words})
     return [format_clock(t) for t in times]
 
@@ -57,10 +74,10 @@ def parse_quiet(text: str) -> list[str]:
     """``"23:00-07:00"`` -> ``["23:00", "07:00"]``."""
     parts = re.split(r"\s*(?:-|–|to)\s*", text.strip())
     if len(parts) != 2 or not all(parts):
-        raise ScheduleError("write quiet hours as START-END, e.g. /quiet 23:00-07:00")
+        raise ScheduleError("err_quiet_form")
     start, end = parse_clock(parts[0]), parse_clock(parts[1])
     if start == end:
-        raise ScheduleError("quiet hours must start and end at different times")
+        raise ScheduleError("err_quiet_same")
     return [format_clock(start), format_clock(end)]
 
 
@@ -69,15 +86,15 @@ def parse_duration(text: str) -> timedelta:
     compact = text.strip().replace(" ", "")
     parts = _DURATION.findall(compact)
     if not compact or not parts or "".join(n + u for n, u in parts) != compact:
-        raise ScheduleError(f"{text!r} is not a duration; write e.g. 30m, 8h or 2d")
+        raise ScheduleError("err_duration", text=text)
     unit = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
     if any(len(n) > 6 for n, _ in parts):  # a million minutes is already far past the cap
-        raise ScheduleError("at most 30 days")
+        raise ScheduleError("err_too_long")
     total = sum((int(n) * unit[u.lower()] for n, u in parts), timedelta())
     if total <= timedelta(0):
-        raise ScheduleError("the duration must be more than zero")
+        raise ScheduleError("err_zero")
     if total > MAX_PAUSE:
-        raise ScheduleError("at most 30 days")
+        raise ScheduleError("err_too_long")
     return total
 
 
@@ -90,10 +107,7 @@ def parse_timezone(text: str) -> str:
     """An IANA zone name in any case (``asia/shanghai``) -> its proper spelling."""
     name = _zones_by_folded_name().get(text.strip().casefold())
     if name is None:
-        raise ScheduleError(
-            f"{text!r} is not a time zone I know; use a name like Asia/Shanghai, "
-            "Europe/Berlin or America/New_York"
-        )
+        raise ScheduleError("err_zone", text=text)
     return name
 
 
