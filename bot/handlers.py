@@ -268,7 +268,7 @@ async def follow_text(update: Update, context: ContextTypes.DEFAULT_TYPE, text: 
     try:
         query = parse_query(text)
     except QueryError as exc:
-        await reply(update, t(lang, "bad_query", reason=html.escape(str(exc))))
+        await reply(update, t(lang, "bad_query", reason=html.escape(exc.text(lang))))
         return
     core = core_of(context)
     existing = core.store.subscriptions(chat.id)
@@ -349,7 +349,7 @@ async def latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         query = parse_query(text)
     except QueryError as exc:
-        await reply(update, t(lang, "bad_search", reason=html.escape(str(exc))))
+        await reply(update, t(lang, "bad_search", reason=html.escape(exc.text(lang))))
         return
     headlines = store.latest(LATEST_COUNT, lambda h: query.find(h.title, h.summary) is not None)
     if not headlines:
@@ -538,7 +538,7 @@ async def share(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         query = parse_query(text)
     except QueryError as exc:
-        await reply(update, t(lang, "bad_query", reason=html.escape(str(exc))))
+        await reply(update, t(lang, "bad_query", reason=html.escape(exc.text(lang))))
         return
     link = follow_link(context.bot.username, query.text)
     if link is None:

@@ -294,6 +294,47 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "不认识“{text}”这个时区，请使用 Asia/Shanghai、Europe/Berlin、America/New_York "
         "这样的名称",
     },
+    "query_examples": {
+        "en": '; for example: eVTOL, low altitude economy, "flying car", Nexperia -rumor, '
+        "华为 OR Huawei",
+        "zh": '。例如：eVTOL、low altitude economy、"flying car"、Nexperia -rumor、华为 OR Huawei',
+    },
+    "q_quote_in_word": {
+        "en": "Put quotes around a whole phrase, with a space before and after it (not inside "
+        "a word)",
+        "zh": "引号要括住整个短语，前后各留一个空格（不要放在词中间）",
+    },
+    "q_not_text": {"en": "A query must be text", "zh": "关键词必须是文字"},
+    "q_too_long": {
+        "en": "A query can be at most {limit} characters (this one has {length})",
+        "zh": "关键词最长 {limit} 个字符（这个有 {length} 个）",
+    },
+    "q_too_long_spaced": {
+        "en": "A query can be at most {limit} characters (this one has {length} once spaced "
+        "out)",
+        "zh": "关键词最长 {limit} 个字符（补齐空格后这个有 {length} 个）",
+    },
+    "q_unbalanced": {
+        "en": 'Unbalanced quotes: close every "phrase" with a second "',
+        "zh": '引号不成对：每个 "短语" 都要用第二个 " 结束',
+    },
+    "q_dangling_or": {"en": "OR needs a keyword on both sides", "zh": "OR 两边都要有关键词"},
+    "q_only_excluded": {
+        "en": "A query needs at least one keyword that is not excluded (-word)",
+        "zh": "至少要有一个不被排除（-词）的关键词",
+    },
+    "q_empty": {
+        "en": "The query is empty: give a keyword or a phrase",
+        "zh": "关键词是空的：请给出一个词或短语",
+    },
+    "q_too_many": {
+        "en": "A query can have at most {limit} keywords or phrases (this one has {count})",
+        "zh": "一个查询最多 {limit} 个关键词或短语（这个有 {count} 个）",
+    },
+    "q_not_stable": {
+        "en": "This query would not read the same once stored; write it more simply",
+        "zh": "这个查询保存后含义会改变，请写得简单一些",
+    },
     "label_matched": {"en": "Matched", "zh": "匹配"},
     "label_paid": {"en": "paid", "zh": "付费"},
     "label_batch": {"en": "{count} new headlines", "zh": "{count} 条新标题"},

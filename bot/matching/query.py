@@ -6,6 +6,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from bot.i18n import t as translate
 
 from .normalize import _QUOTES, _TOKEN, SEPARATORS, Text, analyse, fold
 
@@ -22,7 +25,17 @@ Span = tuple[int, int]
 
 
 class QueryError(ValueError):
-    """A query that cannot be followed; ``str(error)`` says why and gives an example."""
+    """A query that cannot be followed; ``str(error)`` says why (in English) and gives an
+    example.  ``key`` and ``values`` name the reason in ``bot.i18n`` so the bot can say it in
+    the chat's language: ``error.text(lang)``."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        return translate(lang, self.key, **self.values) + translate(lang, "query_examples")
 
 
 def _variants(tok: str) -> tuple[str, ...]:
@@ -310,13 +323,8 @@ class Query:
 
 
 # -- parsing -----------------------------------------------------------------------------
-_EXAMPLES = (
-    'for example: eVTOL, low altitude economy, "flying car", Nexperia -rumor, 华为 OR Huawei'
-)
-
-
-def _fail(reason: str) -> QueryError:
-    return QueryError(f"{reason}; {_EXAMPLES}")
+def _fail(key: str, **values: Any) -> QueryError:
+    return QueryError(key, **values)
 
 
 def _has_cjk(s: str) -> bool:
@@ -341,8 +349,7 @@ def _lex(raw: str) -> list[_Lexeme]:
         if bare is None:
             out.append((neg + "quoted", " ".join(quoted.split())))
         elif '"' in bare:
-            raise _fail('Put quotes around a whole phrase, with a space before and after it '
-                        '(not inside a word)')
+            raise _fail("q_quote_in_word")
         elif bare == "OR":
             out.append(("or", bare))
         elif bare.startswith("-") and len(bare) > 1 and not bare[1:].startswith("-"):
@@ -369,13 +376,12 @@ def parse_query(text: str) -> Query:
     (``Apple "" Google`` and ``Apple -rumor Google`` both hold the phrase "Apple Google").
     """
     if not isinstance(text, str):
-        raise _fail("A query must be text")
+        raise _fail("q_not_text")
     raw = unicodedata.normalize("NFKC", text).translate(_QUOTES).strip()
     if len(raw) > MAX_QUERY_LENGTH:
-        raise _fail(f"A query can be at most {MAX_QUERY_LENGTH} characters (this one has "
-                    f"{len(raw)})")
+        raise _fail("q_too_long", limit=MAX_QUERY_LENGTH, length=len(raw))
     if raw.count('"') % 2:
-        raise _fail('Unbalanced quotes: close every "phrase" with a second "')
+        raise _fail("q_unbalanced")
     alternatives: list[list[tuple[Term, str]]] = [[]]
     excludes: list[tuple[Term, str]] = []
     words: list[str] = []  # pending bare Latin words: one phrase
@@ -399,7 +405,7 @@ def parse_query(text: str) -> Query:
         if kind == "or":
             flush()
             if not alternatives[-1]:
-                raise _fail("OR needs a keyword on both sides")
+                raise _fail("q_dangling_or")
             alternatives.append([])
             kept.append(lexeme)
             continue
@@ -416,24 +422,22 @@ def parse_query(text: str) -> Query:
             kept.append(lexeme)
     flush()
     if len(alternatives) > 1 and not alternatives[-1]:
-        raise _fail("OR needs a keyword on both sides")
+        raise _fail("q_dangling_or")
     positives = [t for alt in alternatives for t in alt]
     if not positives:
         if excludes:
-            raise _fail("A query needs at least one keyword that is not excluded (-word)")
-        raise _fail("The query is empty: give a keyword or a phrase")
+            raise _fail("q_only_excluded")
+        raise _fail("q_empty")
     count = len(positives) + len(excludes)
     if count > MAX_TERMS:
-        raise _fail(f"A query can have at most {MAX_TERMS} keywords or phrases (this one has "
-                    f"{count})")
+        raise _fail("q_too_many", limit=MAX_TERMS, count=count)
     shown = " OR ".join(" ".join(d for _, d in alt) for alt in alternatives)
     if excludes:
         shown += " " + " ".join(d for _, d in excludes)
     if len(shown) > MAX_QUERY_LENGTH:  # '"a"b' is shown as '"a" b'
-        raise _fail(f"A query can be at most {MAX_QUERY_LENGTH} characters (this one has "
-                    f"{len(shown)} once spaced out)")
+        raise _fail("q_too_long_spaced", limit=MAX_QUERY_LENGTH, length=len(shown))
     if _lex(shown) != kept + kept_excludes:  # a guard: the rules above should make it hold
-        raise _fail("This query would not read the same once stored; write it more simply")
+        raise _fail("q_not_stable")
     alt_keys = sorted({" ".join(sorted({t.key for t, _ in alt})) for alt in alternatives})
     key = " OR ".join(alt_keys)
     ex_keys = sorted({t.key for t, _ in excludes})

@@ -55,6 +55,7 @@ async def test_chinese_from_the_users_language_and_from_language_command(newsbot
     assert "简体中文" in await text_of(newsbot, other, "/language zh")
     assert "命令" in await text_of(newsbot, other, "/help")
     assert "不是有效的时长" in await text_of(newsbot, other, "/pause forever")
+    assert "引号不成对" in await text_of(newsbot, other, '/follow "flying car')
     assert "不认识“Mars/Olympus”这个时区" in await text_of(newsbot, other, "/timezone Mars/Olympus")
     assert "English" in await text_of(newsbot, other, "/language en")
     assert "Commands" in await text_of(newsbot, other, "/help")
