@@ -52,6 +52,7 @@ LATEST_COUNT = 5
 # Raw HTML characters per message: under Telegram's 4096 visible characters with room to spare.
 MESSAGE_BUDGET = 4000
 ADMIN_CACHE_SECONDS = 60.0
+ADMIN_CACHE_SIZE = 10_000
 # Telegram's "GroupAnonymousBot": messages of anonymous group admins come from it.
 ANONYMOUS_ADMIN_ID = 1087968824
 
@@ -142,6 +143,9 @@ async def is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     except TelegramError as exc:
         log.warning("cannot check admin rights in chat %s: %s", chat.id, exc)
         allowed = False
+    if len(cache) >= ADMIN_CACHE_SIZE:  # forget the expired answers, so it cannot grow
+        for stale in [k for k, (_, at) in cache.items() if now - at >= ADMIN_CACHE_SECONDS]:
+            del cache[stale]
     cache[key] = (allowed, now)
     return allowed
 
