@@ -203,7 +203,7 @@ def health(application: Application) -> tuple[bool, dict[str, Any]]:
 def store_writable(store: Store) -> bool:
     """True while the store is open and no durable write has failed."""
     try:
-        store._check_writable()
+        store.check_writable()
     except StoreError:
         return False
     return True

@@ -197,7 +197,7 @@ async def test_a_store_that_refuses_writes_does_not_make_the_poller_hammer_sourc
     feed = Feed(feeds, "/a.xml")
     now = datetime.now(UTC)
     poller, _, _ = make_poller(tmp_path, store, [("A", feed.url)], clock=lambda: now)
-    store._failed = OSError("No space left on device")  # as after a failed journal write
+    store._journal.failed = OSError("No space left on device")  # as after a failed journal write
     await poller.poll(poller.sources["A"])
     assert feeds.count("/a.xml") == 1
     assert poller.tick() == []  # backing off in memory, though the store could not record it

@@ -603,7 +603,7 @@ def test_journal_without_snapshot_refused_and_untouched(store_dir: Path) -> None
 def test_failed_compaction_does_not_fail_the_durable_write(
     store_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import bot.store as store_mod
+    import bot.store.snapshot as store_mod
 
     s = Store.open(store_dir, compact_every=3)
     real = store_mod._atomic_write
@@ -626,7 +626,7 @@ def test_failed_compaction_does_not_fail_the_durable_write(
 def test_compaction_error_never_writes_a_half_snapshot(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.store as store_mod
+    import bot.store.outbox as store_mod
 
     store.add_subscription(1, "a")
     store.enqueue([Alert(1, "h", ("a",))])

@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
 import json, os, random, signal, sys
-import bot.store as store_mod
+import bot.store.journal as journal_mod
+import bot.store.snapshot as snapshot_mod
 from bot.models import Alert, Headline
 from bot.store import Store
 
@@ -73,8 +74,8 @@ if crash_at != "none":
         real_truncate(fd, n)
         if compactions >= 3 and crash_at == "after_truncate":
             die()
-    store_mod.os.replace = replace
-    store_mod.os.ftruncate = ftruncate
+    snapshot_mod.os.replace = replace  # the snapshot's atomic rename
+    journal_mod.os.ftruncate = ftruncate  # the journal's truncation after a snapshot
 
 s = Store.open(path, compact_every=every)
 emit("OPEN", run)
