@@ -18,20 +18,28 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot import handlers
 from bot.config import Settings
+from bot.core import (
+    CONTEXT_TYPES,
+    CORE_KEY,
+    BotApplication,
+    BotContext,
+    Core,
+    attach,
+    build_index,
+    core_of,
+)
 from bot.delivery.outbox import Deliverer
 from bot.delivery.pacing import Pacer
 from bot.i18n import t
-from bot.matching import MatchIndex, QueryError, parse_query
 from bot.metrics import Metrics, MetricsServer
 from bot.models import utcnow
 from bot.poller import Poller
@@ -52,40 +60,9 @@ HEALTH_TICK_SECONDS = 3 * TICK_SECONDS
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
-@dataclass
-class Core:
-    """What the handlers and jobs share, kept in ``application.bot_data["core"]``."""
-
-    settings: Settings
-    store: Store
-    index: MatchIndex
-    fetcher: Fetcher | None = None
-    poller: Poller | None = None
-    deliverer: Deliverer | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    # (chat, user) -> (is admin, when checked): group admin checks, cached a minute
-    admin_cache: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)
-    clock: Callable[[], datetime] = utcnow
-    metrics: Metrics = field(default_factory=Metrics)
-    metrics_server: MetricsServer | None = None
-    last_tick: float | None = None  # time.monotonic() of the last poll job run
-    started: float = field(default_factory=time.monotonic)
-
-
-def build_index(store: Store) -> MatchIndex:
-    """The matching index of every stored subscription, built once at start."""
-    index = MatchIndex()
-    for chat_id, text in store.all_subscriptions():
-        try:
-            index.add(chat_id, parse_query(text))
-        except QueryError as exc:
-            log.warning("stored query %r of chat %s no longer parses: %s", text, chat_id, exc)
-    return index
-
-
 def build_application(
     settings: Settings, store: Store, *, clock: Callable[[], datetime] = utcnow
-) -> Application:
+) -> BotApplication:
     """``clock`` is what schedules, pauses and alert ages read (tests move it by hand)."""
     token = settings.token
     if not token:
@@ -94,6 +71,7 @@ def build_application(
     application = (
         Application.builder()
         .token(token)
+        .context_types(CONTEXT_TYPES)  # handlers and jobs get a BotContext: context.core
         .base_url(settings.telegram.api_base_url)
         .rate_limiter(Pacer(metrics=metrics))
         .post_init(start_services)
@@ -109,14 +87,15 @@ def build_application(
         settings=settings, store=store, index=build_index(store), metrics=metrics, clock=clock
     )
     metrics.track(lambda: store_gauges(core))
-    application.bot_data["core"] = core
+    attach(application, core)
     handlers.register(application, settings.telegram.admin_ids)
     application.add_error_handler(on_error)
     return application
 
 
-async def start_services(application: Application) -> None:
-    core: Core = application.bot_data["core"]
+async def start_services(application: BotApplication) -> None:
+    """post_init: the command menu, fetcher, deliverer, poller, jobs and metrics."""
+    core = core_of(application)
     settings = core.settings
     await publish_commands(application)
     core.fetcher = Fetcher(settings.polling)
@@ -154,10 +133,10 @@ async def start_services(application: Application) -> None:
     )
 
 
-async def start_metrics(application: Application) -> None:
+async def start_metrics(application: BotApplication) -> None:
     """Serve /healthz and /metrics if enabled.  A taken port is logged, not fatal: the bot's
     job is alerts, and a failing health check shows the problem."""
-    core: Core = application.bot_data["core"]
+    core = core_of(application)
     config = core.settings.metrics
     if not config.enabled or core.metrics_server is not None:
         return
@@ -173,16 +152,16 @@ async def start_metrics(application: Application) -> None:
     log.info("health and metrics on %s:%s (/healthz, /metrics)", config.listen, server.port)
 
 
-async def stop_metrics(application: Application) -> None:
-    core: Core = application.bot_data["core"]
+async def stop_metrics(application: BotApplication) -> None:
+    core = core_of(application)
     server, core.metrics_server = core.metrics_server, None
     if server is not None:
         await server.stop()
 
 
-def health(application: Application) -> tuple[bool, dict[str, Any]]:
+def health(application: BotApplication) -> tuple[bool, dict[str, Any]]:
     """Healthy = the application runs, the poll job ran lately, the store takes writes."""
-    core: Core = application.bot_data["core"]
+    core = core_of(application)
     now = time.monotonic()
     tick_age = None if core.last_tick is None else now - core.last_tick
     store_ok = store_writable(core.store)
@@ -223,10 +202,10 @@ def store_gauges(core: Core) -> dict[str, float]:
     return values
 
 
-async def publish_commands(application: Application) -> None:
+async def publish_commands(application: BotApplication) -> None:
     """The command menu; a failure (Telegram busy or unreachable) must not stop the start:
     it is logged and tried again in a minute."""
-    core: Core = application.bot_data["core"]
+    core = core_of(application)
     try:
         await handlers.publish_commands(application.bot, core.settings.telegram.admin_ids)
     except TelegramError as exc:
@@ -235,25 +214,29 @@ async def publish_commands(application: Application) -> None:
             application.job_queue.run_once(retry_publish_commands, when=60, name="commands")
 
 
-async def retry_publish_commands(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await publish_commands(context.application)
+async def retry_publish_commands(context: BotContext) -> None:
+    """Job: the command menu, once more."""
+    # PTB types a job's context.application with an unbound context type: it is ours
+    await publish_commands(cast(BotApplication, context.application))
 
 
-async def poll_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    core: Core = context.bot_data["core"]
+async def poll_tick(context: BotContext) -> None:
+    """Job, every tick: the poller looks for sources that are due."""
+    core = context.core
     core.last_tick = time.monotonic()
     if core.poller is not None:
         core.poller.tick()
 
 
-async def prune(context: ContextTypes.DEFAULT_TYPE) -> None:
-    core: Core = context.bot_data["core"]
+async def prune(context: BotContext) -> None:
+    """Job, hourly: drop what is older than the retention (see ``Store.prune``)."""
+    core = context.core
     removed = core.store.prune()
     log.info("pruned the store: %s", removed)
 
 
-async def stop_services(application: Application) -> None:
-    core: Core = application.bot_data["core"]
+async def stop_services(application: BotApplication) -> None:
+    core = core_of(application)
     await stop_metrics(application)
     if core.poller is not None:
         await core.poller.stop()
@@ -267,16 +250,16 @@ async def stop_services(application: Application) -> None:
         await core.fetcher.close()
 
 
-async def close_store(application: Application) -> None:
-    core: Core = application.bot_data["core"]
+async def close_store(application: BotApplication) -> None:
+    core = core_of(application)
     await stop_metrics(application)  # if start failed after post_init, post_stop never ran
     core.store.close()
     log.info("newsbot stopped; store closed")
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     log.error("error while handling %s", type(update).__name__, exc_info=context.error)
-    core: Core | None = context.bot_data.get("core")
+    core: Core | None = context.bot_data.get(CORE_KEY)
     if core is not None:
         core.metrics.error("handler")
     if isinstance(update, Update) and update.effective_message is not None:
@@ -307,7 +290,7 @@ def webhook_options(settings: Settings) -> dict[str, Any] | None:
     }
 
 
-def webhook_port(application: Application) -> int | None:
+def webhook_port(application: BotApplication) -> int | None:
     """The port the webhook server is bound to (the configured one, or the one the OS picked
     for port 0); None when not serving a webhook."""
     httpd = getattr(application.updater, "_httpd", None)
@@ -320,10 +303,12 @@ def webhook_port(application: Application) -> int | None:
 
 
 @asynccontextmanager
-async def running(application: Application, *, poll_timeout: float = 1.0) -> AsyncIterator[None]:
+async def running(
+    application: BotApplication, *, poll_timeout: float = 1.0
+) -> AsyncIterator[None]:
     """Run ``application`` in the current event loop, in ``run_polling``'s (or, when the
     settings name a webhook URL, ``run_webhook``'s) order and with the same arguments."""
-    core: Core = application.bot_data["core"]
+    core = core_of(application)
     await application.initialize()
     try:
         if application.post_init:

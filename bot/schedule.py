@@ -14,14 +14,11 @@ with any clock and hold no state a restart could lose.  The settings keys are:
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-from bot.i18n import t
 
 MAX_DIGESTS = 6
 MAX_PAUSE = timedelta(days=30)
@@ -31,21 +28,28 @@ _DURATION = re.compile(r"(\d+)\s*(d|h|m)", re.IGNORECASE)
 
 
 class ScheduleError(ValueError):
-    """A time, window, duration or zone the user typed is not valid.  ``key`` and ``values``
-    name the reason in ``bot.i18n`` (so the bot can say it in the chat's language); ``str()``
-    is the English text."""
+    """A time, window, duration or zone the user typed is not valid.  ``code`` names the
+    reason and ``arguments`` its values (``code="err_zone", arguments={"text": "Mars"}``); the
+    handlers say it in the chat's language.  ``str(error)`` is the reason in plain English."""
 
-    def __init__(self, key: str, **values: Any) -> None:
-        self.key = key
-        self.values = values
-        super().__init__(t("en", key, **values))
+    #: The English reason of each code (``str()``); the chat's words live in ``bot.i18n``.
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "err_clock": "'{text}' is not a time of day; write it as HH:MM, e.g. 08:00",
+        "err_no_times": "give at least one time, e.g. /digest 08:00 18:00",
+        "err_many_digests": "at most {limit} digests a day",
+        "err_quiet_form": "write quiet hours as START-END, e.g. /quiet 23:00-07:00",
+        "err_quiet_same": "quiet hours must start and end at different times",
+        "err_duration": "'{text}' is not a duration; write e.g. 30m, 8h or 2d",
+        "err_too_long": "at most 30 days",
+        "err_zero": "the duration must be more than zero",
+        "err_zone": "'{text}' is not a time zone I know; use a name like Asia/Shanghai, "
+        "Europe/Berlin or America/New_York",
+    }
 
-    def text(self, lang: str) -> str:
-        return t(lang, self.key, **values_escaped(self.values))
-
-
-def values_escaped(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: html.escape(v) if isinstance(v, str) else v for k, v in values.items()}
+    def __init__(self, code: str, **arguments: Any) -> None:
+        self.code = code
+        self.arguments = arguments
+        super().__init__(self.MESSAGES[code].format(**arguments))
 
 
 def parse_clock(text: str) -> time:

@@ -6,9 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-from bot.i18n import t as translate
+from typing import Any, ClassVar
 
 from .normalize import _QUOTES, _TOKEN, SEPARATORS, Text, analyse, fold
 
@@ -25,17 +23,36 @@ Span = tuple[int, int]
 
 
 class QueryError(ValueError):
-    """A query that cannot be followed; ``str(error)`` says why (in English) and gives an
-    example.  ``key`` and ``values`` name the reason in ``bot.i18n`` so the bot can say it in
-    the chat's language: ``error.text(lang)``."""
+    """A query that cannot be followed.  ``code`` names the reason and ``arguments`` its
+    values (``code="q_too_long", arguments={"limit": 100, "length": 120}``); the handlers say
+    it in the chat's language.  ``str(error)`` is the reason in plain English, with examples.
+    """
 
-    def __init__(self, key: str, **values: Any) -> None:
-        self.key = key
-        self.values = values
-        super().__init__(self.text("en"))
+    #: The English reason of each code (``str()``); the chat's words live in ``bot.i18n``.
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "q_quote_in_word": "Put quotes around a whole phrase, with a space before and after "
+        "it (not inside a word)",
+        "q_not_text": "A query must be text",
+        "q_too_long": "A query can be at most {limit} characters (this one has {length})",
+        "q_too_long_spaced": "A query can be at most {limit} characters (this one has "
+        "{length} once spaced out)",
+        "q_unbalanced": 'Unbalanced quotes: close every "phrase" with a second "',
+        "q_dangling_or": "OR needs a keyword on both sides",
+        "q_only_excluded": "A query needs at least one keyword that is not excluded (-word)",
+        "q_empty": "The query is empty: give a keyword or a phrase",
+        "q_too_many": "A query can have at most {limit} keywords or phrases (this one has "
+        "{count})",
+        "q_not_stable": "This query would not read the same once stored; write it more simply",
+    }
+    EXAMPLES: ClassVar[str] = (
+        '; for example: eVTOL, low altitude economy, "flying car", Nexperia -rumor, '
+        "华为 OR Huawei"
+    )
 
-    def text(self, lang: str) -> str:
-        return translate(lang, self.key, **self.values) + translate(lang, "query_examples")
+    def __init__(self, code: str, **arguments: Any) -> None:
+        self.code = code
+        self.arguments = arguments
+        super().__init__(self.MESSAGES[code].format(**arguments) + self.EXAMPLES)
 
 
 def _variants(tok: str) -> tuple[str, ...]:

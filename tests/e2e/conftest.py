@@ -20,6 +20,7 @@ import pytest
 
 from bot.app import build_application, running
 from bot.config import Settings, load_settings
+from bot.core import Core, core_of
 from bot.store import Store
 from tests.fakes.feedserver import FeedServer
 from tests.fakes.telegram import FakeTelegram, SentMessage
@@ -134,8 +135,8 @@ class Bot:
             self._context = None
 
     @property
-    def core(self) -> Any:
-        return self.application.bot_data["core"]
+    def core(self) -> Core:
+        return core_of(self.application)
 
     async def say(
         self,

@@ -1,0 +1,77 @@
+"""Presses of the inline buttons under alerts and /list (see ``bot.buttons``)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import CallbackQuery
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot import buttons as keyboards
+from bot.core import stored_key
+from bot.handlers.request import Request, for_chat
+from bot.handlers.settings import pause_chat
+from bot.handlers.subscriptions import list_body, list_markup
+
+log = logging.getLogger(__name__)
+
+
+async def answer(callback: CallbackQuery, text: str | None = None, **options: Any) -> None:
+    """Answer a button press.  A press made while the bot was down arrives after a restart
+    and is still carried out, but Telegram no longer takes its answer ("query is too old"):
+    that is no error of the user's."""
+    try:
+        await callback.answer(text, **options)
+    except BadRequest as exc:
+        log.info("button answer not delivered: %s", exc)
+
+
+@for_chat()
+async def button(request: Request) -> None:
+    """A button press: unfollow (under an alert), remove (under /list), or mute for a day."""
+    callback = request.update.callback_query
+    if callback is None:
+        return
+    parsed = keyboards.parse(callback.data)
+    if parsed is None:
+        await answer(callback)
+        return
+    if not await request.is_admin():
+        await answer(callback, request.t("admins_only"), show_alert=True)
+        return
+    action, argument = parsed
+    if action == "mute":
+        pause_chat(request.core, request.chat, request.lang, timedelta(days=1))
+        await answer(callback, request.t("muted"))
+        return
+    chat_id = request.chat.id
+    existing = request.core.store.subscriptions(chat_id)
+    target = next(
+        (q for q in existing if keyboards.query_hash(stored_key(q) or q) == argument), None
+    )
+    if target is None:
+        await answer(callback, request.t("button_gone"))
+        return
+    request.core.unsubscribe(chat_id, target)
+    await answer(callback, request.t("unfollowed_toast", query=target))
+    if action == keyboards.REMOVE and callback.message is not None:
+        await _redraw_list(request, callback)
+
+
+async def _redraw_list(request: Request, callback: CallbackQuery) -> None:
+    """Redraw /list after a removal; a long one keeps its text and loses a button."""
+    remaining = request.core.store.subscriptions(request.chat.id)
+    messages = list_body(request.lang, remaining)
+    markup = list_markup(request.lang, remaining)
+    try:
+        if len(messages) == 1:
+            await callback.edit_message_text(
+                messages[0], parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        else:
+            await callback.edit_message_reply_markup(markup)
+    except BadRequest as exc:  # e.g. the message is too old to edit: the removal stands
+        log.info("could not redraw /list: %s", exc)

@@ -1,0 +1,56 @@
+"""Reading a command's argument and sending answers: HTML, no link previews, no quoting, and
+long answers cut into messages under Telegram's length limit."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+
+# Raw HTML characters per message: under Telegram's 4096 visible characters with room to spare.
+MESSAGE_BUDGET = 4000
+
+
+def argument_text(update: Update) -> str:
+    """Everything after the command word, as typed (quotes and spacing kept)."""
+    message = update.effective_message
+    text = (message.text or "") if message else ""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def reply(update: Update, text: str, *, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the update's chat, in Telegram HTML."""
+    message = update.effective_message
+    if message is None:
+        return
+    await message.reply_text(
+        text,
+        parse_mode=ParseMode.HTML,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_markup=markup,
+        do_quote=False,
+    )
+
+
+async def reply_all(
+    update: Update, messages: list[str], *, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Send ``messages`` in order; the buttons go under the last one."""
+    for number, text in enumerate(messages, start=1):
+        await reply(update, text, markup=markup if number == len(messages) else None)
+
+
+def pack_lines(lines: list[str], budget: int = MESSAGE_BUDGET) -> list[str]:
+    """Join ``lines`` into as few messages as fit in ``budget`` characters each."""
+    messages: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        if current and size + len(line) + 1 > budget:
+            messages.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        messages.append("\n".join(current))
+    return messages

@@ -1,0 +1,160 @@
+"""What a chat follows: /follow, /unfollow, /list, /latest and /share."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardMarkup
+
+from bot import buttons, schedule
+from bot.core import stored_key
+from bot.deeplinks import follow_link
+from bot.delivery.format import render_latest
+from bot.handlers.replies import pack_lines
+from bot.handlers.request import Request, for_chat
+from bot.handlers.wording import query_reason
+from bot.i18n import t
+from bot.matching import QueryError, parse_query
+
+MAX_QUERY_CHARS = 100
+MAX_QUERIES_PER_CHAT = 50
+LATEST_COUNT = 5
+
+
+@for_chat(admins_only=True)
+async def follow(request: Request) -> None:
+    """/follow <keyword or phrase>: alerts for new headlines that match."""
+    await follow_text(request, request.text)
+
+
+async def follow_text(request: Request, text: str) -> None:
+    """Follow ``text`` in the request's chat (from /follow, or a shared link's /start)."""
+    if not text:
+        await request.reply(request.t("follow_usage"))
+        return
+    if len(text) > MAX_QUERY_CHARS:
+        await request.reply(request.t("too_long", length=len(text), limit=MAX_QUERY_CHARS))
+        return
+    try:
+        query = parse_query(text)
+    except QueryError as exc:
+        await request.reply(request.t("bad_query", reason=query_reason(request.lang, exc)))
+        return
+    chat_id = request.chat.id
+    existing = request.core.store.subscriptions(chat_id)
+    shown = html.escape(query.text)
+    if any(stored_key(stored) == query.key for stored in existing):
+        await request.reply(request.t("already", query=shown))
+        return
+    if len(existing) >= MAX_QUERIES_PER_CHAT:
+        await request.reply(
+            request.t("too_many", count=len(existing), limit=MAX_QUERIES_PER_CHAT)
+        )
+        return
+    request.core.subscribe(chat_id, query)  # durable when it returns
+    await request.reply(request.t("followed", query=shown, count=len(existing) + 1))
+
+
+@for_chat(admins_only=True)
+async def unfollow(request: Request) -> None:
+    """/unfollow <keyword>: stop its alerts; without one, the list to choose from."""
+    text = request.text
+    chat_id = request.chat.id
+    existing = request.core.store.subscriptions(chat_id)
+    if not text:
+        usage = request.t("unfollow_usage")
+        await request.reply_all(list_body(request.lang, existing, first=usage))
+        return
+    target = find_subscription(existing, text)
+    if target is None:
+        refusal = request.t("not_following", query=html.escape(text))
+        await request.reply_all(list_body(request.lang, existing, first=refusal))
+        return
+    request.core.unsubscribe(chat_id, target)
+    await request.reply(request.t("unfollowed", query=html.escape(target)))
+
+
+@for_chat()
+async def list_command(request: Request) -> None:
+    """/list: the chat's keywords, each with a remove button."""
+    queries = request.core.store.subscriptions(request.chat.id)
+    await request.reply_all(
+        list_body(request.lang, queries), markup=list_markup(request.lang, queries)
+    )
+
+
+@for_chat()
+async def latest(request: Request) -> None:
+    """/latest [keyword]: the newest headlines seen, or the newest that match."""
+    tz = schedule.zone(request.chat.settings)
+    text = request.text
+    store = request.core.store
+    if not text:
+        headlines = store.latest(LATEST_COUNT)
+        if not headlines:
+            await request.reply(request.t("nothing_seen"))
+            return
+        await request.reply(render_latest(headlines, request.t("latest_heading"), tz=tz))
+        return
+    try:
+        query = parse_query(text)
+    except QueryError as exc:
+        await request.reply(request.t("bad_search", reason=query_reason(request.lang, exc)))
+        return
+    headlines = store.latest(LATEST_COUNT, lambda h: query.find(h.title, h.summary) is not None)
+    if not headlines:
+        await request.reply(request.t("no_match", query=html.escape(query.text)))
+        return
+    heading = request.t("latest_on", query=query.text)
+    await request.reply(render_latest(headlines, heading, tz=tz))
+
+
+@for_chat()
+async def share(request: Request) -> None:
+    """/share <keyword>: a link that follows the keyword in one tap."""
+    text = request.text
+    if not text:
+        await request.reply(request.t("share_usage"))
+        return
+    try:
+        query = parse_query(text)
+    except QueryError as exc:
+        await request.reply(request.t("bad_query", reason=query_reason(request.lang, exc)))
+        return
+    link = follow_link(request.context.bot.username, query.text)
+    if link is None:
+        await request.reply(request.t("share_too_long"))
+        return
+    await request.reply(
+        request.t("share", query=html.escape(query.text), link=html.escape(link))
+    )
+
+
+def find_subscription(existing: list[str], text: str) -> str | None:
+    """The exact text, else the same query written differently, else the same letters in
+    another case (``/unfollow EVTOL`` for ``eVTOL``, though EVTOL alone reads as an acronym)."""
+    key = stored_key(text)
+    for stored in existing:
+        if stored == text or (key is not None and stored_key(stored) == key):
+            return stored
+    folded = text.casefold()
+    return next((stored for stored in existing if stored.casefold() == folded), None)
+
+
+def list_body(lang: str, queries: list[str], *, first: str | None = None) -> list[str]:
+    """The /list answer (after ``first``, a line of its own) as messages under Telegram's
+    length limit: 50 keywords of 100 characters, escaped, do not fit in one."""
+    return pack_lines(([first] if first else []) + _list_lines(lang, queries))
+
+
+def _list_lines(lang: str, queries: list[str]) -> list[str]:
+    if not queries:
+        return [t(lang, "list_empty")]
+    lines = [t(lang, "list_heading", count=len(queries))]
+    lines += [f"{n}. {html.escape(q)}" for n, q in enumerate(queries, start=1)]
+    return lines
+
+
+def list_markup(lang: str, queries: list[str]) -> InlineKeyboardMarkup | None:
+    """The remove buttons under /list."""
+    return buttons.list_keyboard(lang, [(q, stored_key(q) or q) for q in queries])

@@ -1,0 +1,29 @@
+"""The pure rooms' errors in the chat's words.
+
+``bot.matching`` and ``bot.schedule`` know no UI texts: their errors carry a ``code`` and its
+``arguments``.  Here the code names a text of ``bot.i18n`` and is said in the chat's language,
+HTML-escaped for a reply.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from bot.i18n import t
+from bot.matching import QueryError
+from bot.schedule import ScheduleError
+
+
+def query_reason(lang: str, error: QueryError) -> str:
+    """Why a query was refused, and examples of good ones (HTML-escaped)."""
+    return html.escape(t(lang, error.code, **error.arguments) + t(lang, "query_examples"))
+
+
+def schedule_reason(lang: str, error: ScheduleError) -> str:
+    """Why a time, window, duration or zone was refused (the user's input escaped)."""
+    return t(lang, error.code, **_escaped(error.arguments))
+
+
+def _escaped(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: html.escape(v) if isinstance(v, str) else v for k, v in values.items()}
