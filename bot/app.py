@@ -44,7 +44,7 @@ from bot.metrics import Metrics, MetricsServer
 from bot.models import utcnow
 from bot.poller import Poller
 from bot.sources.fetch import Fetcher
-from bot.store import Store, StoreError
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def health(application: BotApplication) -> tuple[bool, dict[str, Any]]:
     core = core_of(application)
     now = time.monotonic()
     tick_age = None if core.last_tick is None else now - core.last_tick
-    store_ok = store_writable(core.store)
+    store_ok = core.store.accepts_writes()
     checks = {
         "application": bool(application.running),
         "poll_tick": tick_age is not None and tick_age <= HEALTH_TICK_SECONDS,
@@ -177,15 +177,6 @@ def health(application: BotApplication) -> tuple[bool, dict[str, Any]]:
         "uptime_seconds": round(now - core.started, 1),
     }
     return all(checks.values()), details
-
-
-def store_writable(store: Store) -> bool:
-    """True while the store is open and no durable write has failed."""
-    try:
-        store.check_writable()
-    except StoreError:
-        return False
-    return True
 
 
 def store_gauges(core: Core) -> dict[str, float]:
