@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import PollingSettings, SourceConfig
-from bot.sources import Fetcher, SourceState, poll_source
+from bot.sources import Fetcher, FetchPolicy, SourceState, poll_source
 
 
 def make_feed(index: int, items: int) -> bytes:
@@ -66,7 +66,10 @@ async def cycle(sources: list[SourceConfig], states: dict[str, SourceState]) -> 
     now = datetime.now(UTC)
     async with Fetcher(PollingSettings(timeout_seconds=10)) as fetcher:
         results = await asyncio.gather(
-            *(poll_source(fetcher, s, states[s.name], now) for s in sources)
+            *(
+                poll_source(fetcher, s, states[s.name], now, policy=FetchPolicy.for_source(s.url))
+                for s in sources
+            )
         )
     return {
         "ok": sum(r.status == "ok" for r in results),

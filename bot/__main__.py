@@ -159,7 +159,7 @@ async def check(settings: Settings, *, as_json: bool) -> int:
     """Fetch every source once; print per source its status, HTTP code, items, how many of
     them the bot has not seen yet, the next poll time and the last error -- or, with
     ``as_json``, one JSON object per headline.  Reads the store without locking or writing."""
-    from bot.sources import SourceState, poll_source
+    from bot.sources import FetchPolicy, SourceState, poll_source
     from bot.sources.fetch import Fetcher
     from bot.store import Store, StoreError
 
@@ -178,6 +178,7 @@ async def check(settings: Settings, *, as_json: bool) -> int:
                     source,
                     SourceState(),
                     now,
+                    policy=FetchPolicy.for_source(source.url),
                     interval=settings.interval_for(source),
                     max_backoff=settings.polling.max_backoff_seconds,
                 )
@@ -218,12 +219,13 @@ def describe(name: str, result: PollResult, store: Store | None) -> str:
         if result.state.next_poll_at
         else "-"
     )
+    status = "refused" if result.refused else result.status
     line = (
-        f"{name}: {result.status}, HTTP {result.http_status or '-'}, "
+        f"{name}: {status}, HTTP {result.http_status or '-'}, "
         f"{len(result.headlines)} items, {new} new, next poll {next_poll}"
     )
     if result.error:
-        line += f", error: {result.error}"
+        line += f", {result.error}" if result.refused else f", error: {result.error}"
     if recorded.get("failures"):
         line += (
             f"; the bot's last {recorded['failures']} polls failed: "

@@ -98,6 +98,16 @@ class PollingSettings(_Section):
     max_body_bytes: int = Field(5_000_000, ge=1024)
     max_backoff_seconds: float = Field(3600.0, ge=1)
     user_agent: str = USER_AGENT
+    # Hosts (names or IP addresses, any port) that article pages, redirects and user-added
+    # sources may reach even on an internal address (loopback, private ranges, ...).
+    allow_hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        from bot.sources.netguard import normalize_allow_host
+
+        return [normalize_allow_host(entry) for entry in value]
 
 
 class StorageSettings(_Section):

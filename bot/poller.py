@@ -24,7 +24,14 @@ from bot.config import Settings, SourceConfig
 from bot.matching import MatchIndex
 from bot.metrics import Metrics
 from bot.models import Alert, Headline, utcnow
-from bot.sources import PollResult, SourceState, backoff_seconds, fill_summaries, poll_source
+from bot.sources import (
+    FetchPolicy,
+    PollResult,
+    SourceState,
+    backoff_seconds,
+    fill_summaries,
+    poll_source,
+)
 from bot.sources.fetch import Fetcher
 from bot.store import Store, StoreError
 
@@ -141,11 +148,13 @@ class Poller:
     async def _poll(self, source: SourceConfig) -> PollResult:
         previous = self._state(source)
         now = self.clock()
+        policy = FetchPolicy.for_source(source.url)  # an operator's source: its own host
         result = await poll_source(
             self.fetcher,
             source,
             previous,
             now,
+            policy=policy,
             interval=self.settings.interval_for(source),
             max_backoff=self.settings.polling.max_backoff_seconds,
         )
@@ -165,7 +174,7 @@ class Poller:
         fresh = self._new_headlines(result.headlines, previous)
         first_poll = previous.polls == 0
         if fresh and not first_poll and source.fetch_summaries:
-            fresh = await fill_summaries(self.fetcher, fresh)
+            fresh = await fill_summaries(self.fetcher, fresh, policy=policy)
             # Another source may have stored the same story while we fetched summaries.
             fresh = [h for h in fresh if not self.store.is_seen(h.id, h.url_key)]
         fresh = [h if h.published else replace(h, published=now) for h in fresh]

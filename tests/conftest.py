@@ -12,6 +12,7 @@ import pytest
 from hypothesis import settings
 
 from bot.store import Store
+from tests.fakes.feedserver import FeedServer
 from tests.fakes.telegram import FakeTelegram
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -35,3 +36,11 @@ def store(tmp_path):
     yield opened
     with contextlib.suppress(Exception):
         opened.close()
+
+
+@pytest.fixture
+def internal():
+    """The "internal" host on 127.0.0.2 (tests.fakes.feedserver): it records every
+    connection and request, so a test can assert that nothing reached it."""
+    with FeedServer.internal() as server:
+        yield server

@@ -3,10 +3,14 @@
 Public API::
 
     state = SourceState.from_dict(store.source_state(name))
+    policy = FetchPolicy.for_source(source.url)     # an operator's source; STRICT for a user's
     async with Fetcher(settings.polling) as fetcher:
-        result = await poll_source(fetcher, source, state, now)        # never raises on input
+        result = await poll_source(fetcher, source, state, now, policy=policy)  # never raises
         store.set_source_state(name, result.state.to_dict())
-        headlines = await fill_summaries(fetcher, new_headlines)       # optional, for html/feeds
+        headlines = await fill_summaries(fetcher, new_headlines, policy=policy)  # optional
+
+Every fetch carries a ``FetchPolicy`` (``bot.sources.netguard``): an operator-configured
+source trusts its own host; ``STRICT`` trusts only public addresses and ``allow_hosts``.
 
 ``poll_source`` takes the normal interval from ``source.interval_seconds``, else
 ``interval=`` if given, else ``fetcher.polling.interval_seconds``; the backoff cap from
@@ -24,13 +28,17 @@ from typing import Any
 from bot.config import SourceConfig
 from bot.models import Headline
 from bot.sources.feeds import ParseError, ParseReport, parse_feed
-from bot.sources.fetch import Fetcher, FetchError, FetchResponse, parse_retry_after
+from bot.sources.fetch import Fetcher, FetchError, FetchRefused, FetchResponse, parse_retry_after
 from bot.sources.jsonapi import parse_json_api
+from bot.sources.netguard import STRICT, FetchPolicy, same_host
 from bot.sources.pages import extract_summary, parse_listing
 from bot.sources.text import scrub
 
 __all__ = [
+    "STRICT",
     "FetchError",
+    "FetchPolicy",
+    "FetchRefused",
     "FetchResponse",
     "Fetcher",
     "ParseError",
@@ -115,6 +123,7 @@ class PollResult:
     state: SourceState  # the new state (the input state is not modified)
     skipped: int = 0  # items dropped by the parser (no link / title)
     elapsed: float = 0.0  # seconds spent fetching + parsing
+    refused: bool = False  # the outbound policy refused the fetch (``error`` says why)
 
     @property
     def ok(self) -> bool:
@@ -160,17 +169,23 @@ async def poll_source(
     state: SourceState,
     now: datetime,
     *,
+    policy: FetchPolicy,
     interval: float | None = None,
     max_backoff: float | None = None,
     rng: random.Random | None = None,
 ) -> PollResult:
-    """Fetch and parse ``source`` once.  Never raises on bad input or network trouble."""
+    """Fetch and parse ``source`` once under ``policy`` (``FetchPolicy.for_source(source.url)``
+    for an operator's source).  Never raises on bad input or network trouble."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     normal = float(source.interval_seconds or interval or fetcher.polling.interval_seconds)
     cap = float(max_backoff or fetcher.polling.max_backoff_seconds)
     new = state.copy()
-    url = state.url or source.url
+    # a stored URL is a permanent redirect on the source's own host; anything else (saved by
+    # an older version) is forgotten
+    if state.url and not same_host(state.url, source.url):
+        new.url = None
+    url = new.url or source.url
 
     def fail(error: str, http_status: int | None, retry_after: float | None = None) -> PollResult:
         new.failures += 1
@@ -199,7 +214,11 @@ async def poll_source(
         new.last_success_at = now
 
     try:
-        response = await fetcher.get(url, new.etag, new.last_modified)
+        response = await fetcher.get(url, new.etag, new.last_modified, policy=policy)
+    except FetchRefused as exc:
+        result = fail(f"refused: {exc}", None)
+        result.refused = True
+        return result
     except FetchError as exc:
         return fail(str(exc) or type(exc).__name__, None)
     except Exception as exc:  # a bug or an unexpected library error: still never raise
@@ -250,9 +269,15 @@ async def poll_source(
 
 
 async def fill_summaries(
-    fetcher: Fetcher, headlines: list[Headline], *, limit: int = 20, concurrency: int = 4
+    fetcher: Fetcher,
+    headlines: list[Headline],
+    *,
+    policy: FetchPolicy,
+    limit: int = 20,
+    concurrency: int = 4,
 ) -> list[Headline]:
-    """The same headlines, those with an empty summary filled from their article page.
+    """The same headlines, those with an empty summary filled from their article page,
+    fetched under ``policy`` (a page the policy refuses leaves the summary empty).
 
     At most ``limit`` pages are fetched per call (the others stay as they are); each article
     URL is fetched once for the life of the fetcher (cached); errors leave the summary empty.
@@ -264,7 +289,7 @@ async def fill_summaries(
     async def one(index: int) -> None:
         async with gate:
             try:
-                text = await fetcher.summary(out[index].link)
+                text = await fetcher.summary(out[index].link, policy=policy)
             except Exception:
                 text = ""
         if text:

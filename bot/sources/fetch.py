@@ -1,4 +1,4 @@
-"""HTTP for sources: one ``httpx.AsyncClient``, polite and bounded.
+"""HTTP for sources: polite, bounded, and never reaching an internal address unasked.
 
 * an honest User-Agent, ``Accept-Encoding: gzip, deflate`` (decoded here, see below);
 * connect/read timeouts plus an overall deadline per request (a server that trickles bytes
@@ -8,14 +8,23 @@
   after the cap, never buffered whole;
 * at most ``max_in_flight`` requests at once, and one request at a time per host;
 * conditional GET: ``get(url, etag, last_modified)`` sends If-None-Match / If-Modified-Since;
-* redirects are followed here (at most 5) so that a permanent one (301/308 all the way) can be
-  reported to the caller, which then updates the stored URL;
-* ``summary(url)``: an article page's description, fetched once per URL (in-memory cache).
+* every fetch carries a ``FetchPolicy`` (``bot.sources.netguard``): a host trusted by name
+  (the policy's own host, or ``[polling] allow_hosts``) goes through one client; any other
+  through a second client whose connections are checked by address at connect time, so only
+  public addresses are reached.  Two clients, so a kept-alive connection to a trusted internal
+  host is never reused by a fetch that does not trust it.  Proxy variables are ignored (a
+  proxy would hide the address from the check); ``SSL_CERT_FILE`` is honoured;
+* redirects are followed here (at most 5), each hop under the same policy; https -> http is
+  refused; a permanent one (301/308 all the way) to the same host is reported to the caller,
+  which then updates the stored URL -- one to another host is followed but not reported;
+* ``summary(url, policy=...)``: an article page's description, fetched once per URL and
+  policy (in-memory cache).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 import zlib
 from collections import OrderedDict
@@ -27,6 +36,10 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot.config import PollingSettings
+from bot.sources.netguard import STRICT, AddressRefused, FetchPolicy, HostTrust, guard_transport
+from bot.sources.netguard import same_host as _same_host
+
+log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 _PERMANENT = (301, 308)
@@ -39,6 +52,10 @@ class FetchError(Exception):
 
 class BodyTooLarge(FetchError):
     pass
+
+
+class FetchRefused(FetchError):
+    """Refused by the outbound policy (an internal address, a downgrade); ``str(e)`` says why."""
 
 
 @dataclass(slots=True)
@@ -125,10 +142,12 @@ class _Decoder:
 
 
 class Fetcher:
-    """Owns one ``httpx.AsyncClient``; use ``async with Fetcher(...)`` or call ``close()``.
+    """Owns two ``httpx.AsyncClient`` (hosts trusted by name; the guarded rest); use
+    ``async with Fetcher(...)`` or call ``close()``.
 
-    ``transport`` lets tests plug in an ``httpx.MockTransport``; ``total_timeout`` is the
-    deadline of one request including its body (default: 3 x ``timeout_seconds``).
+    ``transport`` lets tests plug in an ``httpx.MockTransport`` (it replaces the network, the
+    address guard included); ``total_timeout`` is the deadline of one request including its
+    body (default: 3 x ``timeout_seconds``).
     """
 
     def __init__(
@@ -145,23 +164,23 @@ class Fetcher:
         self.total_timeout = total_timeout or p.timeout_seconds * 3
         self.max_body_bytes = p.max_body_bytes
         self.summary_max_bytes = min(summary_max_bytes, p.max_body_bytes)
-        self._client = httpx.AsyncClient(
-            headers={
-                "User-Agent": p.user_agent,
-                "Accept-Encoding": "gzip, deflate",
-                "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
-                "application/xml;q=0.9, application/json;q=0.9, text/html;q=0.8, */*;q=0.5",
-            },
-            timeout=httpx.Timeout(
-                p.timeout_seconds, connect=min(p.timeout_seconds, 10.0), pool=None
-            ),
-            limits=httpx.Limits(
-                max_connections=max(p.max_in_flight, 1) * 2,
-                max_keepalive_connections=max(p.max_in_flight, 1) * 2,
-            ),
-            follow_redirects=False,
-            transport=transport,
+        self.trust = HostTrust(p.allow_hosts)
+        limits = httpx.Limits(
+            max_connections=max(p.max_in_flight, 1) * 2,
+            max_keepalive_connections=max(p.max_in_flight, 1) * 2,
         )
+        # hosts trusted by name, and the rest: checked by address at every connect
+        if transport is None:
+            # certificates from SSL_CERT_FILE / SSL_CERT_DIR if set, else certifi's
+            tls = httpx.create_ssl_context()
+            trusted: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(verify=tls, limits=limits)
+            guarded: httpx.AsyncBaseTransport = guard_transport(
+                httpx.AsyncHTTPTransport(verify=tls, limits=limits)
+            )
+        else:
+            trusted = guarded = transport
+        self._trusted = self._make_client(trusted)
+        self._client = self._make_client(guarded)
         self._slots = asyncio.Semaphore(p.max_in_flight)
         # weak values: a host's lock lives while a request holds or waits for it, then goes,
         # so the dict does not grow with every article host ever fetched; one request per
@@ -169,9 +188,9 @@ class Fetcher:
         self._host_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        self._summaries: OrderedDict[str, str] = OrderedDict()
+        self._summaries: OrderedDict[tuple[FetchPolicy, str], str] = OrderedDict()
         self._summary_cache_size = summary_cache_size
-        self._summary_pending: dict[str, asyncio.Future[str]] = {}
+        self._summary_pending: dict[tuple[FetchPolicy, str], asyncio.Future[str]] = {}
         self.requests_made = 0
 
     async def __aenter__(self) -> Fetcher:
@@ -182,6 +201,24 @@ class Fetcher:
 
     async def close(self) -> None:
         await self._client.aclose()
+        await self._trusted.aclose()
+
+    def _make_client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+        p = self.polling
+        return httpx.AsyncClient(
+            headers={
+                "User-Agent": p.user_agent,
+                "Accept-Encoding": "gzip, deflate",
+                "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
+                "application/xml;q=0.9, application/json;q=0.9, text/html;q=0.8, */*;q=0.5",
+            },
+            timeout=httpx.Timeout(
+                p.timeout_seconds, connect=min(p.timeout_seconds, 10.0), pool=None
+            ),
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: the guard must see the address
+            transport=transport,
+        )
 
     def _host_lock(self, url: str) -> asyncio.Lock:
         host = (urlsplit(url).hostname or "").lower()
@@ -197,8 +234,10 @@ class Fetcher:
         last_modified: str | None = None,
         *,
         max_bytes: int | None = None,
+        policy: FetchPolicy = STRICT,
     ) -> FetchResponse:
-        """GET ``url`` (conditional when validators are given); raises ``FetchError``.
+        """GET ``url`` (conditional when validators are given) under ``policy``; raises
+        ``FetchError`` (``FetchRefused`` when the policy refuses a hop).
 
         Any HTTP status is returned, not raised; the body is read only for 2xx answers.
         """
@@ -211,28 +250,41 @@ class Fetcher:
         permanent: str | None = None
         all_permanent = True
         current = url
-        for _hop in range(MAX_REDIRECTS + 1):
-            response = await self._one(current, headers, limit)
+        for hop in range(MAX_REDIRECTS + 1):
+            try:
+                response = await self._one(current, headers, limit, policy)
+            except FetchRefused as exc:
+                raise FetchRefused(f"redirect to {current}: {exc}" if hop else str(exc)) from exc
             if response.status in _REDIRECTS and "location" in response.headers:
                 target = urljoin(current, response.headers["location"])
-                if urlsplit(target).scheme not in ("http", "https"):
+                scheme = urlsplit(target).scheme
+                if scheme not in ("http", "https"):
                     raise FetchError(f"redirect to unsupported URL {target!r}")
+                if scheme == "http" and urlsplit(current).scheme == "https":
+                    raise FetchRefused(f"redirect from https to http refused: {target}")
                 if response.status in _PERMANENT and all_permanent:
                     permanent = target
                 else:
                     all_permanent = False
                 current = target
                 continue
+            if permanent is not None and not _same_host(permanent, url):
+                permanent = None  # followed this time, never saved: another host
             response.permanent_url = permanent
             return response
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
-    async def _one(self, url: str, headers: dict[str, str], limit: int) -> FetchResponse:
+    async def _one(
+        self, url: str, headers: dict[str, str], limit: int, policy: FetchPolicy
+    ) -> FetchResponse:
+        client = self._trusted if self.trust.trusts(url, policy) else self._client
         try:
             async with self._host_lock(url), self._slots:
                 self.requests_made += 1
                 async with asyncio.timeout(self.total_timeout):
-                    return await self._stream(url, headers, limit)
+                    return await self._stream(client, url, headers, limit)
+        except AddressRefused as exc:
+            raise FetchRefused(f"{exc} (not in [polling] allow_hosts)") from exc
         except TimeoutError as exc:
             raise FetchError(f"timed out after {self.total_timeout:g} s") from exc
         except httpx.TimeoutException as exc:
@@ -244,8 +296,10 @@ class Fetcher:
         except (OSError, ValueError) as exc:  # invalid URL, socket errors not wrapped by httpx
             raise FetchError(f"{type(exc).__name__}: {exc}") from exc
 
-    async def _stream(self, url: str, headers: dict[str, str], limit: int) -> FetchResponse:
-        async with self._client.stream("GET", url, headers=headers) as resp:
+    async def _stream(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], limit: int
+    ) -> FetchResponse:
+        async with client.stream("GET", url, headers=headers) as resp:
             result = FetchResponse(status=resp.status_code, url=str(resp.url), headers=resp.headers)
             if not 200 <= resp.status_code < 300:
                 return result
@@ -265,34 +319,39 @@ class Fetcher:
 
     # ------------------------------------------------------------------ article summaries
 
-    async def summary(self, url: str) -> str:
-        """The article's og:description / meta description / first paragraph, cached per URL.
+    async def summary(self, url: str, *, policy: FetchPolicy = STRICT) -> str:
+        """The article's og:description / meta description / first paragraph, cached per URL
+        and policy (what one policy refuses another may allow, and the reverse).
 
         Errors give ``""`` (and are cached too: a page is fetched once).
         """
-        if url in self._summaries:
-            self._summaries.move_to_end(url)
-            return self._summaries[url]
-        pending = self._summary_pending.get(url)
+        key = (policy, url)
+        if key in self._summaries:
+            self._summaries.move_to_end(key)
+            return self._summaries[key]
+        pending = self._summary_pending.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._summary_pending[url] = future
+        self._summary_pending[key] = future
         text = ""
         try:
             from bot.sources.pages import extract_summary
 
-            response = await self.get(url, max_bytes=self.summary_max_bytes)
+            response = await self.get(url, max_bytes=self.summary_max_bytes, policy=policy)
             if response.status == 200 and response.body:
                 text = extract_summary(response.body, response.url)
+        except FetchRefused as exc:
+            log.info("article page not fetched: %s", exc)
+            text = ""
         except FetchError:
             text = ""
         except Exception:  # a parser crash on one page must not break a poll
             text = ""
         finally:
-            self._summaries[url] = text
+            self._summaries[key] = text
             while len(self._summaries) > self._summary_cache_size:
                 self._summaries.popitem(last=False)
-            self._summary_pending.pop(url, None)
+            self._summary_pending.pop(key, None)
             future.set_result(text)
         return text

@@ -13,6 +13,12 @@ Usable from sync and async tests alike (it runs in its own thread)::
         ...
         server.count("/feed"); server.requests  # RecordedRequest(path, method, headers)
 
+``FeedServer.internal()`` is the "internal" host: 127.0.0.2, every path answers a page whose
+description is ``INTERNAL_MARKER``, and it counts every TCP connection (``connections``) as
+well as every request of any method, so a test can assert that nothing reached it.
+``FeedServer(tls=True)`` serves HTTPS with ``TLS_CERT`` (a self-signed certificate for
+127.0.0.1 and localhost: point ``SSL_CERT_FILE`` at it to trust it).
+
 A route with ``etag`` / ``last_modified`` answers 304 to a matching If-None-Match /
 If-Modified-Since.  ``gzip=True`` compresses the body when the client accepts gzip.
 """
@@ -20,13 +26,26 @@ If-Modified-Since.  ``gzip=True`` compresses the body when the client accepts gz
 from __future__ import annotations
 
 import gzip as gzip_module
+import ssl
 import threading
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TLS_CERT = FIXTURES / "tls" / "cert.pem"
+TLS_KEY = FIXTURES / "tls" / "key.pem"
+INTERNAL_HOST = "127.0.0.2"
+INTERNAL_MARKER = "INTERNAL-ONLY page: this text must never reach an alert"
+INTERNAL_PAGE = (
+    "<html><head><title>intranet</title>"
+    f'<meta property="og:description" content="{INTERNAL_MARKER}"></head>'
+    f"<body><p>{INTERNAL_MARKER}</p></body></html>"
+).encode()
 
 
 @dataclass
@@ -54,6 +73,12 @@ class RecordedRequest:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    connections = 0  # TCP connections accepted
+
+    def get_request(self) -> tuple[Any, Any]:
+        request = super().get_request()
+        self.connections += 1
+        return request
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that hangs up mid-body (timeouts, size caps) is expected here
@@ -61,8 +86,17 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FeedServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls: bool = False,
+        default: Route | None = None,
+    ) -> None:
         self.routes: dict[str, Route] = {}
+        self.default = default  # answers paths without a route (else 404)
+        self.tls = tls
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -77,13 +111,27 @@ class FeedServer:
             def do_GET(self) -> None:
                 server._handle(self)
 
-            do_HEAD = do_GET
+            do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_GET
 
         self._httpd = _QuietServer((host, port), Handler)
         self._httpd.daemon_threads = True
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(TLS_CERT, TLS_KEY)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def internal(cls) -> FeedServer:
+        """The "internal" host (127.0.0.2): every path answers ``INTERNAL_PAGE``."""
+        return cls(INTERNAL_HOST, default=Route(body=INTERNAL_PAGE, content_type="text/html"))
+
     # ------------------------------------------------------------------ lifecycle
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far."""
+        return self._httpd.connections
+
     @property
     def port(self) -> int:
         return self._httpd.server_address[1]
@@ -94,7 +142,7 @@ class FeedServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -151,14 +199,18 @@ class FeedServer:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+        self._httpd.connections = 0
 
     # ------------------------------------------------------------------ serving
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         path = h.path
+        length = h.headers.get("Content-Length", "")
+        if length.isdigit():  # a request body (POST...): read it, so keep-alive stays in step
+            h.rfile.read(min(int(length), 1_000_000))
         recorded = RecordedRequest(path=path, method=h.command, headers=dict(h.headers.items()))
         with self._lock:
             self.requests.append(recorded)
-            route = self.routes.get(path) or self.routes.get(path.split("?", 1)[0])
+            route = self.routes.get(path) or self.routes.get(path.split("?", 1)[0]) or self.default
         if route is not None and route.handler is not None:
             route = route.handler(recorded)
         if route is None:
