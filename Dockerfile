@@ -16,11 +16,14 @@ RUN pip install . \
 
 COPY config.example.toml /etc/newsbot/config.toml
 # The store lives in /data: keep it in a volume so subscriptions survive a new container.
-# /healthz and /metrics listen on every interface, so the health check and scrapes work.
+# /healthz and /metrics listen on every interface, so the health check and scrapes work; so
+# does the webhook (only used when webhook_url is set), for a TLS proxy in another container.
 RUN sed -i -e 's|^path = "data"|path = "/data"|' \
-           -e 's|^listen = "127.0.0.1"|listen = "0.0.0.0"|' /etc/newsbot/config.toml \
+           -e 's|^listen = "127.0.0.1"|listen = "0.0.0.0"|' \
+           -e 's|^webhook_listen = "127.0.0.1"|webhook_listen = "0.0.0.0"|' /etc/newsbot/config.toml \
     && grep -q '^path = "/data"' /etc/newsbot/config.toml \
-    && grep -q '^listen = "0.0.0.0"' /etc/newsbot/config.toml
+    && grep -q '^listen = "0.0.0.0"' /etc/newsbot/config.toml \
+    && grep -q '^webhook_listen = "0.0.0.0"' /etc/newsbot/config.toml
 VOLUME ["/data"]
 
 # 9464: /healthz and /metrics ([metrics] port); 8443: the webhook ([telegram] webhook_port,

@@ -25,7 +25,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot import handlers
+from bot import handlers, webhook
 from bot.config import Settings
 from bot.core import (
     CONTEXT_TYPES,
@@ -83,6 +83,7 @@ def build_application(
         .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )
+    webhook.install(application)  # our webhook server: bodies capped, judged by headers first
     core = Core(
         settings=settings, store=store, index=build_index(store), metrics=metrics, clock=clock
     )
@@ -265,8 +266,9 @@ def webhook_options(settings: Settings) -> dict[str, Any] | None:
     """``run_webhook``'s (and ``Updater.start_webhook``'s) arguments; None for long polling.
 
     Telegram POSTs to ``webhook_url``; a reverse proxy (TLS) forwards to
-    ``webhook_listen:webhook_port`` and the same path.  PTB refuses, with 403, any request
-    whose ``X-Telegram-Bot-Api-Secret-Token`` header is not ``webhook_secret``."""
+    ``webhook_listen:webhook_port`` and the same path.  ``bot.webhook`` refuses, with 403 and
+    before reading its body, any request whose ``X-Telegram-Bot-Api-Secret-Token`` header is
+    not ``webhook_secret``."""
     telegram = settings.telegram
     if not telegram.webhook_url:
         return None

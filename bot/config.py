@@ -54,7 +54,7 @@ class TelegramSettings(_Section):
     # X-Telegram-Bot-Api-Secret-Token header; requests without it are refused (403).
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_listen: str = "0.0.0.0"
+    webhook_listen: str = "127.0.0.1"  # the Docker image sets 0.0.0.0
     webhook_port: int = Field(8443, ge=0, le=65535)
 
     @field_validator("webhook_url")

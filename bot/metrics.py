@@ -27,7 +27,9 @@ Gauges, read from the store when scraped: ``newsbot_chats``, ``newsbot_chats_act
 ``MetricsServer`` is a small tornado server (tornado comes with PTB's ``webhooks`` extra)
 running in the bot's own event loop, so reading the store at scrape time needs no locks:
 ``GET /healthz`` answers 200 with ``{"status": "ok", ...}`` or 503, ``GET /metrics`` the
-Prometheus text format (or OpenMetrics when the scraper's ``Accept`` asks for it).
+Prometheus text format (or OpenMetrics when the scraper's ``Accept`` asks for it).  It answers
+GET and HEAD only and reads no request body: any other method gets 405, any other path 404,
+from the headers alone (every handler streams, and the connection is closed unread).
 """
 
 from __future__ import annotations
@@ -198,7 +200,27 @@ class _App(tornado.web.Application):
         """No access log: a health check every few seconds is not news."""
 
 
-class _HealthHandler(tornado.web.RequestHandler):
+@tornado.web.stream_request_body
+class _Handler(tornado.web.RequestHandler):
+    """GET and HEAD only; a request body is never read (the connection closes instead)."""
+
+    SUPPORTED_METHODS: tuple[str, ...] = ("GET", "HEAD")  # type: ignore[assignment]
+
+    def data_received(self, chunk: bytes) -> None:
+        pass  # nothing is ever read from a body
+
+    def head(self) -> None:
+        self.get()  # tornado sends the headers (Content-Length included) and no body
+
+
+class _NotFound(_Handler):
+    SUPPORTED_METHODS = tornado.web.RequestHandler.SUPPORTED_METHODS  # 404 whatever the method
+
+    def prepare(self) -> None:
+        self.send_error(404)
+
+
+class _HealthHandler(_Handler):
     def initialize(self, health: Health) -> None:
         self.health = health
 
@@ -214,7 +236,7 @@ class _HealthHandler(tornado.web.RequestHandler):
         self.finish(json.dumps({"status": "ok" if ok else "unavailable", **details}))
 
 
-class _MetricsHandler(tornado.web.RequestHandler):
+class _MetricsHandler(_Handler):
     def initialize(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
@@ -249,12 +271,16 @@ class MetricsServer:
             [
                 (r"/healthz", _HealthHandler, {"health": self.health}),
                 (r"/metrics", _MetricsHandler, {"metrics": self.metrics}),
+                (r".*", _NotFound),
             ]
         )
         sockets = tornado.netutil.bind_sockets(
             self.port, address=self.listen or None, family=socket.AF_UNSPEC
         )
-        server = tornado.httpserver.HTTPServer(app, xheaders=False)
+        # no body is read, so none may be large: 1 KB is plenty for a stray GET body
+        server = tornado.httpserver.HTTPServer(
+            app, xheaders=False, max_body_size=1024, max_buffer_size=65536
+        )
         server.add_sockets(sockets)
         self._server = server
         self.port = sockets[0].getsockname()[1]

@@ -94,3 +94,25 @@ def test_config_path_resolution(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSBOT_CONFIG", "/etc/newsbot.toml")
     assert resolve_config_path(None) == Path("/etc/newsbot.toml")
     assert resolve_config_path("given.toml") == Path("given.toml")
+
+
+def test_listeners_default_to_loopback_and_the_docker_image_opens_them(tmp_path):
+    import re
+
+    defaults = load_settings(None, environ={})
+    assert defaults.telegram.webhook_listen == "127.0.0.1"
+    assert defaults.metrics.listen == "127.0.0.1"
+    example = load_settings(ROOT / "config.example.toml", environ={})
+    assert example.telegram.webhook_listen == "127.0.0.1"
+    # the Dockerfile's sed expressions, applied to the example as the image build does
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    edits = re.findall(r"-e 's\|\^([^|]*)\|([^|]*)\|'", dockerfile)
+    assert len(edits) == 3
+    for pattern, replacement in edits:
+        text, count = re.subn("^" + pattern, replacement, text, flags=re.MULTILINE)
+        assert count == 1, pattern
+    image = load_settings(write(tmp_path, text), environ={})
+    assert image.telegram.webhook_listen == "0.0.0.0"
+    assert image.metrics.listen == "0.0.0.0"
+    assert str(image.storage.path) == "/data"

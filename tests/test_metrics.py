@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.metrics import Metrics, MetricsServer
+from tests.fakes.rawhttp import send_head
 
 
 def test_each_metrics_has_its_own_registry():
@@ -160,3 +161,25 @@ async def test_a_taken_port_raises_oserror(served):
     other = MetricsServer(Metrics(), lambda: (True, {}), listen="127.0.0.1", port=server.port)
     with pytest.raises(OSError):
         await other.start()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("POST", "/metrics", 405), ("PUT", "/healthz", 405), ("POST", "/upload", 404)],
+)
+async def test_a_request_with_a_body_is_answered_from_its_headers(served, method, path, status):
+    # 100 MB announced, not one byte sent: a server that reads bodies would wait for it
+    _metrics, _state, server, _client = served
+    answer = await send_head(
+        server.port, method, path, {"Content-Length": "100000000", "Content-Type": "text/plain"}
+    )
+    assert answer.status == status
+    assert answer.closed and answer.seconds < 1.0
+
+
+async def test_head_answers_without_a_body(served):
+    _metrics, _state, _server, client = served
+    for path in ("/healthz", "/metrics"):
+        response = await client.head(path)
+        assert response.status_code == 200 and response.content == b""
+    assert (await client.get("/healthz")).json()["status"] == "ok"  # GET still works
