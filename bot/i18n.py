@@ -335,6 +335,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This query would not read the same once stored; write it more simply",
         "zh": "这个查询保存后含义会改变，请写得简单一些",
     },
+    "q_invisible": {
+        "en": "A query cannot hold control or formatting characters (found {char})",
+        "zh": "关键词不能包含控制字符或格式字符（发现了 {char}）",
+    },
     "label_matched": {"en": "Matched", "zh": "匹配"},
     "label_paid": {"en": "paid", "zh": "付费"},
     "label_batch": {"en": "{count} new headlines", "zh": "{count} 条新标题"},

@@ -175,6 +175,11 @@ def test_overlapping_terms_all_bolded():
         ('say"hello world"', "quotes around a whole phrase"),
         ('eVTOL -!" "', "quotes around a whole phrase"),
         (''.join(f'"{c * 8}"-"{c * 7}"' for c in "abcde"), "once spaced out"),
+        ("\u202eevil", "control or formatting characters (found U+202E)"),
+        ("eVTOL\u200b", "found U+200B"),
+        ("a\x07b", "found U+0007"),
+        ("soft\u00adhyphen", "found U+00AD"),
+        ("\u2066Huawei\u2069", "found U+2066"),
     ],
 )
 def test_invalid_queries_are_refused_with_reason_and_example(text: str, reason: str):
@@ -183,6 +188,12 @@ def test_invalid_queries_are_refused_with_reason_and_example(text: str, reason: 
     message = str(info.value)
     assert reason in message
     assert "for example" in message and "eVTOL" in message
+
+
+def test_joiners_and_line_breaks_are_not_refused():
+    assert parse_query("\u0915\u094d\u200d\u0937").text  # Devanagari with a ZWJ
+    assert parse_query("\u0645\u200c\u06cc").text  # Persian with a ZWNJ
+    assert parse_query("eVTOL\nNexperia").text == "eVTOL Nexperia"
 
 
 def test_limits_are_inclusive():

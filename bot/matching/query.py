@@ -43,6 +43,7 @@ class QueryError(ValueError):
         "q_too_many": "A query can have at most {limit} keywords or phrases (this one has "
         "{count})",
         "q_not_stable": "This query would not read the same once stored; write it more simply",
+        "q_invisible": "A query cannot hold control or formatting characters (found {char})",
     }
     EXAMPLES: ClassVar[str] = (
         '; for example: eVTOL, low altitude economy, "flying car", Nexperia -rumor, '
@@ -344,6 +345,23 @@ def _fail(key: str, **values: Any) -> QueryError:
     return QueryError(key, **values)
 
 
+#: Format characters some scripts need: the zero-width joiner and non-joiner.
+_JOINERS = frozenset("\u200c\u200d")
+#: Control characters that are only spacing between words.
+_SPACING = frozenset("\t\n\r")
+
+
+def _invisible(text: str) -> str | None:
+    """The first control, format (bidi overrides, zero-width spaces ...) or surrogate
+    character of ``text``, joiners and line breaks aside; None if there is none."""
+    for char in text:
+        if char in _JOINERS or char in _SPACING:
+            continue
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs"):
+            return char
+    return None
+
+
 def _has_cjk(s: str) -> bool:
     return _CJK_CHAR.search(fold(s)) is not None
 
@@ -395,6 +413,9 @@ def parse_query(text: str) -> Query:
     if not isinstance(text, str):
         raise _fail("q_not_text")
     raw = unicodedata.normalize("NFKC", text).translate(_QUOTES).strip()
+    hidden = _invisible(raw)
+    if hidden is not None:
+        raise _fail("q_invisible", char=f"U+{ord(hidden):04X}")
     if len(raw) > MAX_QUERY_LENGTH:
         raise _fail("q_too_long", limit=MAX_QUERY_LENGTH, length=len(raw))
     if raw.count('"') % 2:
