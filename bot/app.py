@@ -310,7 +310,9 @@ async def running(
         if options is not None:
             await application.updater.start_webhook(**options)
         else:
-            await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout)
+            await application.updater.start_polling(
+                poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+            )
         await application.start()
         try:
             yield

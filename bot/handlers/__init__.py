@@ -3,7 +3,8 @@
 - ``welcome``: /start, /help;
 - ``subscriptions``: /follow, /unfollow, /list, /latest, /share;
 - ``settings``: /digest, /instant, /quiet, /timezone, /pause, /resume, /language, /settings;
-- ``operators``: /stats, /sources (operators only);
+- ``operators``: /stats, /sources (operators only, in their private chats);
+- ``membership``: the bot added to, removed from, blocked or unblocked in a chat;
 - ``buttons``: presses of the inline buttons;
 - ``registration``: which handler answers what, unknown commands, plain text, group
   migrations, and the command menu.

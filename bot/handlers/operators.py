@@ -1,4 +1,5 @@
-"""The operators' commands, /stats and /sources (registered for ``admin_ids`` only)."""
+"""The operators' commands, /stats and /sources (registered for ``admin_ids`` in their
+private chats only: a group never sees them)."""
 
 from __future__ import annotations
 

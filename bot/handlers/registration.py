@@ -3,16 +3,21 @@ migrations, unknown commands and plain text; and the command menu Telegram shows
 
 from __future__ import annotations
 
-import html
 import logging
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.core import BotApplication, BotContext
-from bot.handlers import buttons, operators, settings, subscriptions, welcome
-from bot.handlers.replies import reply
+from bot.handlers import buttons, membership, operators, settings, subscriptions, welcome
+from bot.handlers.replies import reply, shown
 from bot.handlers.request import Callback, lang_of
 from bot.i18n import ADMIN_COMMANDS, COMMANDS, t
 
@@ -36,7 +41,8 @@ COMMAND_HANDLERS: tuple[tuple[str, Callback], ...] = (
     ("language", settings.language),
     ("share", subscriptions.share),
 )
-#: The operators' commands: for anyone else they are unknown, and absent from the menu.
+#: The operators' commands: answered only in an operator's private chat; anywhere else, and
+#: for anyone else, they are unknown commands (and absent from the menu).
 OPERATOR_HANDLERS: tuple[tuple[str, Callback], ...] = (
     ("stats", operators.stats),
     ("sources", operators.sources),
@@ -44,17 +50,24 @@ OPERATOR_HANDLERS: tuple[tuple[str, Callback], ...] = (
 
 
 def register(application: BotApplication, admin_ids: list[int]) -> None:
-    """Add every handler to ``application``; ``admin_ids`` may use the operators' commands."""
+    """Add every handler to ``application``; ``admin_ids`` may use the operators' commands
+    in their private chats.  Only new messages are commands: an edit runs nothing."""
+    new = filters.UpdateType.MESSAGE
     for name, handler in COMMAND_HANDLERS:
-        application.add_handler(CommandHandler(name, handler))
-    admins = filters.User(user_id=admin_ids)
+        application.add_handler(CommandHandler(name, handler, filters=new))
+    operators_here = filters.User(user_id=admin_ids) & filters.ChatType.PRIVATE & new
     for name, handler in OPERATOR_HANDLERS:
-        application.add_handler(CommandHandler(name, handler, filters=admins))
+        application.add_handler(CommandHandler(name, handler, filters=operators_here))
     application.add_handler(CallbackQueryHandler(buttons.button))
-    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
-    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_handler(
-        MessageHandler(filters.TEXT & filters.ChatType.PRIVATE & ~filters.COMMAND, plain_text)
+        ChatMemberHandler(membership.member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
+    application.add_handler(MessageHandler(filters.COMMAND & new, unknown_command))
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & filters.ChatType.PRIVATE & ~filters.COMMAND & new, plain_text
+        )
     )
 
 
@@ -69,7 +82,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     if chat.type != "private" and target.lower() != (context.bot.username or "").lower():
         return  # in groups, only answer commands addressed to this bot by name
     lang = lang_of(update, context)
-    await reply(update, t(lang, "unknown_command", command=html.escape(name)))
+    await reply(update, t(lang, "unknown_command", command=shown(name)))
 
 
 async def plain_text(update: Update, context: BotContext) -> None:

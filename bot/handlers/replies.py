@@ -3,11 +3,22 @@ long answers cut into messages under Telegram's length limit."""
 
 from __future__ import annotations
 
+import html
+
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 
 # Raw HTML characters per message: under Telegram's 4096 visible characters with room to spare.
 MESSAGE_BUDGET = 4000
+#: What a reply echoes of what the user typed: at most this many characters.
+ECHO_CHARS = 100
+
+
+def shown(text: str, limit: int = ECHO_CHARS) -> str:
+    """``text`` as a reply may echo it: cut to ``limit`` characters (with "…"), HTML-escaped."""
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return html.escape(text)
 
 
 def argument_text(update: Update) -> str:

@@ -10,7 +10,7 @@ from bot import buttons, schedule
 from bot.core import stored_key
 from bot.deeplinks import follow_link
 from bot.delivery.format import render_latest
-from bot.handlers.replies import pack_lines
+from bot.handlers.replies import pack_lines, shown
 from bot.handlers.request import Request, for_chat
 from bot.handlers.wording import query_reason
 from bot.i18n import t
@@ -67,7 +67,7 @@ async def unfollow(request: Request) -> None:
         return
     target = find_subscription(existing, text)
     if target is None:
-        refusal = request.t("not_following", query=html.escape(text))
+        refusal = request.t("not_following", query=shown(text))
         await request.reply_all(list_body(request.lang, existing, first=refusal))
         return
     request.core.unsubscribe(chat_id, target)

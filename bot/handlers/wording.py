@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from bot.handlers.replies import shown
 from bot.i18n import t
 from bot.matching import QueryError
 from bot.schedule import ScheduleError
@@ -21,9 +22,9 @@ def query_reason(lang: str, error: QueryError) -> str:
 
 
 def schedule_reason(lang: str, error: ScheduleError) -> str:
-    """Why a time, window, duration or zone was refused (the user's input escaped)."""
-    return t(lang, error.code, **_escaped(error.arguments))
+    """Why a time, window, duration or zone was refused (the user's input cut and escaped)."""
+    return t(lang, error.code, **_shown(error.arguments))
 
 
-def _escaped(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: html.escape(v) if isinstance(v, str) else v for k, v in values.items()}
+def _shown(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: shown(v) if isinstance(v, str) else v for k, v in values.items()}
