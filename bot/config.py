@@ -93,6 +93,12 @@ class TelegramSettings(_Section):
 
 class PollingSettings(_Section):
     interval_seconds: float = Field(300.0, ge=1)
+    # pacing (bot/sources/pace.py): a source without its own interval_seconds is polled as
+    # often as it publishes, between these bounds, within requests_per_hour (default: what
+    # interval_seconds for every such source would spend)
+    min_interval_seconds: float = Field(default=60.0, ge=1)
+    max_interval_seconds: float = Field(default=3600.0, ge=1)
+    requests_per_hour: float | None = Field(default=None, gt=0)
     max_in_flight: int = Field(8, ge=1, le=100)
     timeout_seconds: float = Field(20.0, gt=0)
     max_body_bytes: int = Field(5_000_000, ge=1024)
@@ -108,6 +114,15 @@ class PollingSettings(_Section):
         from bot.sources.netguard import normalize_allow_host
 
         return [normalize_allow_host(entry) for entry in value]
+
+    @model_validator(mode="after")
+    def _floor_below_ceiling(self) -> PollingSettings:
+        if self.min_interval_seconds > self.max_interval_seconds:
+            raise ValueError(
+                f"min_interval_seconds ({self.min_interval_seconds:g}) is above "
+                f"max_interval_seconds ({self.max_interval_seconds:g})"
+            )
+        return self
 
 
 class StorageSettings(_Section):
@@ -262,6 +277,13 @@ class Settings(BaseSettings):
 
     def interval_for(self, source: SourceConfig) -> float:
         return source.interval_seconds or self.polling.interval_seconds
+
+    @property
+    def requests_per_hour(self) -> float:
+        """The polling budget: as configured, else what the fixed intervals spend today."""
+        if self.polling.requests_per_hour is not None:
+            return self.polling.requests_per_hour
+        return sum(3600.0 / self.interval_for(s) for s in self.sources if s.enabled)
 
 
 def resolve_config_path(cli_value: str | None) -> Path | None:

@@ -9,13 +9,17 @@ A crash before that batch loses nothing (the next poll sees the same items as ne
 after it loses nothing either (the outbox holds the alerts).
 
 The first successful poll of a source records what is there and alerts nobody.
+
+After each successful poll (200 or 304) the source's next poll is set by the scheduler
+(``bot.sources.pace``), which learns each source's publishing rate from the headlines the store
+holds and from what every poll finds; failures keep their back-off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -33,9 +37,39 @@ from bot.sources import (
     poll_source,
 )
 from bot.sources.fetch import Fetcher
+from bot.sources.pace import Scheduler
 from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
+
+
+def build_scheduler(
+    settings: Settings, store: Store, states: Mapping[str, SourceState], now: datetime
+) -> Scheduler:
+    """A scheduler for the enabled sources that knows their history from the store."""
+    polling = settings.polling
+    scheduler = Scheduler(
+        floor=polling.min_interval_seconds,
+        ceiling=polling.max_interval_seconds,
+        budget_per_hour=settings.requests_per_hour,
+    )
+    for source in settings.sources:
+        if not source.enabled:
+            continue
+        state = states.get(source.name) or SourceState()
+        since = state.watching_since.timestamp() if state.watching_since else None
+        if since is None and state.polls:
+            since = now.timestamp() - scheduler.window  # polled before pacing existed
+        scheduler.add(
+            source.name, fixed=source.interval_seconds, watching_since=since, hints=state.hints
+        )
+    names = set(scheduler.names())
+    for name, published, first_seen in store.headline_times(
+        now - timedelta(seconds=scheduler.window)
+    ):
+        if name in names:
+            scheduler.observe(name, published, first_seen)
+    return scheduler
 
 
 class Poller:
@@ -61,6 +95,8 @@ class Poller:
         self._tasks: dict[str, asyncio.Task[PollResult | None]] = {}
         self._not_before: dict[str, datetime] = {}
         self._spread_first_polls()
+        states = {name: self._state(s) for name, s in self.sources.items()}
+        self.pace = build_scheduler(settings, store, states, self.clock())
 
     def _spread_first_polls(self) -> None:
         """Spread new sources evenly over their interval so they are not all fetched at once
@@ -158,6 +194,8 @@ class Poller:
             interval=self.settings.interval_for(source),
             max_backoff=self.settings.polling.max_backoff_seconds,
         )
+        if result.status == "not_modified":
+            self._pace(source, result.state, [], now)
         if result.status != "ok":
             self._save_state(source, result.state)
             self.metrics.poll(source.name, result.status)
@@ -179,6 +217,7 @@ class Poller:
             fresh = [h for h in fresh if not self.store.is_seen(h.id, h.url_key)]
         fresh = [h if h.published else replace(h, published=now) for h in fresh]
         alerts = [] if first_poll else self._alerts_for(fresh, now)
+        self._pace(source, result.state, fresh, now)
         with self.store.batch():
             self.store.add_headlines(fresh)
             queued = self.store.enqueue(alerts) if alerts else 0
@@ -196,6 +235,23 @@ class Poller:
         if queued:
             self.on_alerts()
         return result
+
+    def _pace(
+        self, source: SourceConfig, state: SourceState, fresh: list[Headline], now: datetime
+    ) -> None:
+        """Tell the scheduler what this poll found; set the interval to the next poll."""
+        if state.watching_since is None:
+            state.watching_since = now
+        name = source.name
+        self.pace.watch(name, state.watching_since.timestamp())
+        self.pace.hints(name, state.hints)
+        for headline in fresh:
+            published = headline.published.timestamp() if headline.published else None
+            self.pace.observe(name, published, now.timestamp())
+        decision = self.pace.decide(name, now.timestamp())
+        state.interval = decision.interval
+        state.interval_reason = decision.reason
+        state.next_poll_at = now + timedelta(seconds=decision.interval)
 
     def _new_headlines(
         self, headlines: Iterable[Headline], previous: SourceState

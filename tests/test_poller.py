@@ -35,6 +35,8 @@ def make_poller(tmp_path, store, sources, clock=None, allow_hosts=()):
     lines = [
         "[polling]",
         "interval_seconds = 1",
+        "min_interval_seconds = 1",
+        "max_interval_seconds = 1",
         "timeout_seconds = 3",
         f"allow_hosts = {list(allow_hosts)!r}".replace("'", '"'),
         "[storage]",

@@ -31,6 +31,7 @@ from bot.sources.feeds import ParseError, ParseReport, parse_feed
 from bot.sources.fetch import Fetcher, FetchError, FetchRefused, FetchResponse, parse_retry_after
 from bot.sources.jsonapi import parse_json_api
 from bot.sources.netguard import STRICT, FetchPolicy, same_host
+from bot.sources.pace import merge_hints
 from bot.sources.pages import extract_summary, parse_listing
 from bot.sources.text import scrub
 
@@ -61,6 +62,11 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _positive(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return float(value) if ok else None
+
+
 @dataclass(slots=True)
 class SourceState:
     """What the poller keeps per source between polls (persist with ``to_dict``)."""
@@ -76,6 +82,12 @@ class SourceState:
     polls: int = 0
     last_success_at: datetime | None = None
     last_items: int = 0
+    # pacing (bot/sources/pace.py): the source's own hints (seconds by kind), when it was
+    # first polled, and the interval chosen after the last poll with its reason
+    hints: dict[str, float] = field(default_factory=dict)
+    watching_since: datetime | None = None
+    interval: float | None = None
+    interval_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +102,10 @@ class SourceState:
             "polls": self.polls,
             "last_success_at": self.last_success_at.isoformat() if self.last_success_at else None,
             "last_items": self.last_items,
+            "hints": dict(self.hints),
+            "watching_since": self.watching_since.isoformat() if self.watching_since else None,
+            "interval": self.interval,
+            "interval_reason": self.interval_reason,
         }
 
     @classmethod
@@ -107,10 +123,14 @@ class SourceState:
             polls=int(data.get("polls", 0) or 0),
             last_success_at=_dt(data.get("last_success_at")),
             last_items=int(data.get("last_items", 0) or 0),
+            hints=merge_hints(hints if isinstance(hints := data.get("hints"), dict) else {}),
+            watching_since=_dt(data.get("watching_since")),
+            interval=_positive(data.get("interval")),
+            interval_reason=data.get("interval_reason") or None,
         )
 
     def copy(self) -> SourceState:
-        return replace(self, last_ids=list(self.last_ids))
+        return replace(self, last_ids=list(self.last_ids), hints=dict(self.hints))
 
 
 @dataclass(slots=True)
@@ -230,6 +250,7 @@ async def poll_source(
 
     if code == 304:
         succeed("not_modified", code)
+        new.hints = merge_hints(new.hints, headers=response.hints(now), not_modified=True)
         return PollResult(
             source.name, "not_modified", code, [], None, new, elapsed=loop.time() - started
         )
@@ -251,6 +272,7 @@ async def poll_source(
         return fail(f"parse error: {type(exc).__name__}: {exc}", code)
 
     succeed("ok", code)
+    new.hints = merge_hints(new.hints, headers=response.hints(now), feed=report.hints)
     new.etag = response.etag
     new.last_modified = response.last_modified
     new.last_ids = [h.id for h in report.headlines]

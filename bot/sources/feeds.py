@@ -46,6 +46,7 @@ class ParseReport:
     skipped: int = 0  # items dropped (no usable link / title)
     reasons: list[str] = field(default_factory=list)
     bozo: str | None = None  # feedparser's complaint, if any
+    hints: dict[str, float] = field(default_factory=dict)  # "ttl", "sy": seconds between polls
 
 
 def _title_from_text(text: str) -> str:
@@ -91,6 +92,35 @@ def _unprefixed(body: bytes) -> bytes | None:
     return re.sub(rb"<\?xml[^>]*\?+>", b"", text)
 
 
+_SY_PERIODS = {
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "weekly": 7 * 86400.0,
+    "monthly": 30 * 86400.0,
+    "yearly": 365 * 86400.0,
+}
+
+
+def feed_hints(channel: Any) -> dict[str, float]:
+    """The feed's own word on how often to ask, in seconds: RSS ``<ttl>`` (minutes) and the
+    Syndication module's ``<sy:updatePeriod>`` / ``<sy:updateFrequency>`` (updates per
+    period; either defaults as the module says: daily, once).  Junk is ignored."""
+    hints: dict[str, float] = {}
+    ttl = str(channel.get("ttl") or "").strip()
+    if ttl.isascii() and ttl.isdigit() and int(ttl) > 0:
+        hints["ttl"] = min(int(ttl), 10**7) * 60.0
+    period = str(channel.get("sy_updateperiod") or "").strip().lower()
+    frequency = str(channel.get("sy_updatefrequency") or "").strip()
+    if period or frequency:
+        seconds = _SY_PERIODS.get(period or "daily")
+        times = int(frequency) if frequency.isascii() and frequency.isdigit() else None
+        if not frequency:
+            times = 1
+        if seconds is not None and times:
+            hints["sy"] = seconds / times
+    return hints
+
+
 def looks_like_json(body: bytes) -> bool:
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith((b"{", b"["))
@@ -125,6 +155,7 @@ def parse_feed(
         problem = parsed.get("bozo_exception")
         raise ParseError(f"not a feed ({problem})" if problem else "not a feed")
     report = ParseReport(bozo=str(parsed.get("bozo_exception")) if parsed.get("bozo") else None)
+    report.hints = feed_hints(parsed.get("feed") or {})
     base = url  # feedparser already applied xml:base; this resolves what is left
     for entry in parsed.entries:
         _entry(entry, base, source, timezone, now, report)

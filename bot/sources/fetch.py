@@ -82,6 +82,10 @@ class FetchResponse:
         """Seconds to wait from ``Retry-After`` (delta-seconds or HTTP date), if present."""
         return parse_retry_after(self.headers.get("retry-after"), now)
 
+    def hints(self, now: datetime | None = None) -> dict[str, float]:
+        """How long this answer asks not to be asked again (see ``cache_hints``)."""
+        return cache_hints(self.headers, now)
+
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     if not value:
@@ -96,6 +100,51 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _http_date(value: str | None) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when
+
+
+def _digits(value: str) -> int | None:
+    value = value.strip().strip('"')
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def cache_hints(headers: httpx.Headers, now: datetime | None = None) -> dict[str, float]:
+    """Seconds the answer asks not to be fetched again for, by kind: ``max-age`` (less
+    ``Age``), else ``expires`` (``Expires`` less ``Date``), and ``retry-after``.
+
+    ``no-cache`` / ``no-store`` ask for nothing; a malformed ``max-age`` counts as stale and
+    shadows ``Expires`` (RFC 9111); only positive values are returned."""
+    now = now or datetime.now(UTC)
+    hints: dict[str, float] = {}
+    directives: dict[str, str] = {}
+    for part in headers.get("cache-control", "").split(","):
+        name, _, value = part.partition("=")
+        directives[name.strip().lower()] = value
+    if "no-cache" in directives or "no-store" in directives:
+        pass
+    elif "max-age" in directives:
+        max_age = _digits(directives["max-age"])
+        age = _digits(headers.get("age", "")) or 0
+        if max_age is not None and max_age - age > 0:
+            hints["max-age"] = float(max_age - age)
+    elif "expires" in headers:
+        expires = _http_date(headers.get("expires"))
+        date = _http_date(headers.get("date")) or now
+        if expires is not None and (expires - date).total_seconds() > 0:
+            hints["expires"] = (expires - date).total_seconds()
+    retry = parse_retry_after(headers.get("retry-after"), now)
+    if retry:
+        hints["retry-after"] = retry
+    return hints
 
 
 class _Decoder:

@@ -89,13 +89,22 @@ def write_config(
     interval: int = 1,
     extra: str = "",
     admin_ids: tuple[int, ...] = (),
+    pace: tuple[float, float] | None = None,
+    polling: str = "",
 ) -> Path:
+    """A config for the fakes.  Every source is polled each ``interval`` seconds unless
+    ``pace`` gives the (min, max) interval the scheduler may choose between; ``polling`` adds
+    lines to ``[polling]``."""
+    low, high = pace or (interval, interval)
     lines = [
         "[telegram]",
         f'api_base_url = "{fake.base_url}"',
         f"admin_ids = {list(admin_ids)}",
         "[polling]",
         f"interval_seconds = {interval}",
+        f"min_interval_seconds = {low}",
+        f"max_interval_seconds = {high}",
+        *([polling] if polling else []),
         "timeout_seconds = 3",
         "max_backoff_seconds = 2",
         "[storage]",
