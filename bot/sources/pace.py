@@ -42,7 +42,7 @@ POLLS_PER_ITEM = 12
 #: the longest a hint is obeyed (a source asking for a month is not followed blindly)
 MAX_HINT = DAY
 #: undated items first seen within this of the first poll are the listing's backlog
-BACKLOG_SLACK = 120.0
+BACKLOG_SLACK = 300.0
 _PSEUDO_ITEMS = 0.5
 _SLOT_PRIOR = 2 * HOUR  # pseudo-exposure that pulls an hour's rate toward the overall rate
 FEED_HINTS = ("ttl", "sy")
@@ -260,20 +260,19 @@ class Scheduler:
         source.profile = None
 
     def observe(self, name: str, published: float | None, first_seen: float) -> None:
-        """The source brought a new item, published at ``published`` (if known)."""
+        """The source brought a new item, published at ``published`` (if known), first seen
+        at ``first_seen``."""
         source = self._sources.setdefault(name, _Source())
-        when = min(published, first_seen) if published is not None else first_seen
         start = source.watching_since
-        if (
-            start is not None
-            and first_seen - start <= BACKLOG_SLACK
-            and first_seen - when <= BACKLOG_SLACK
+        if start is not None and (
+            (published is None and first_seen - start <= BACKLOG_SLACK)
+            or (published is not None and abs(published - start) < 1e-3)
         ):
-            return  # an undated item of the first poll: the listing's backlog, not news
+            # an undated item of the first poll (the poller dates those with the poll's
+            # start, which is ``watching_since``): the listing's backlog, not news
+            return
+        when = min(published, first_seen) if published is not None else first_seen
         bisect.insort(source.events, when)
-        cutoff = bisect.bisect_left(source.events, first_seen - self.window - DAY)
-        if cutoff:
-            del source.events[:cutoff]
         source.origin = min(when, source.origin if source.origin is not None else when)
         source.profile = None
 
@@ -325,6 +324,9 @@ class Scheduler:
     def _profile(self, source: _Source, now: float, *, fresh: bool = False) -> Profile:
         stale = abs(now - source.profiled_at) >= (0.0 if fresh else self.refresh)
         if source.profile is None or stale:
+            cutoff = bisect.bisect_left(source.events, now - self.window - DAY)
+            if cutoff:  # forget what fell out of the window (a day's margin)
+                del source.events[:cutoff]
             source.profile = profile(
                 source.events, source.origin, now, self.window, min_exposure=self.floor
             )

@@ -81,6 +81,15 @@ class Headlines:
                     break
         return out
 
+    def times(self, since: float) -> Iterator[tuple[str, float | None, float]]:
+        """``(source, published, first seen)`` of every headline published (or, undated,
+        first seen) at or after ``since``, oldest first."""
+        start = bisect.bisect_left(self._timeline, (since,))
+        for _, _, hid in self._timeline[start:]:
+            headline, first_seen = self._by_id[hid]
+            published = headline.published.timestamp() if headline.published else None
+            yield headline.source, published, first_seen
+
     # ------------------------------------------------------------------ writes
 
     def add(self, headlines: Iterable[Headline]) -> None:

@@ -302,6 +302,12 @@ class Store:
         """When the headline was first seen, or None."""
         return self._tables.headlines.first_seen(headline_id)
 
+    def headline_times(self, since: datetime) -> Iterator[tuple[str, float | None, float]]:
+        """``(source, published, first seen)`` (POSIX times) of every headline published (or,
+        undated, first seen) since ``since``, oldest first: each source's publishing history,
+        from which its polls are paced."""
+        return self._tables.headlines.times(since.timestamp())
+
     def latest(
         self,
         limit: int,
