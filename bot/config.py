@@ -200,6 +200,17 @@ _CAIXIN_FIELDS = {
     "paid": "attr=5",
 }
 
+#: Caixin Global's own English gateway (``getNewsListByCate``): ``data.list[]`` items with the
+#: article ``url`` and a ``timestamp`` in milliseconds; the title/summary keys are not known
+#: for sure, so common names are tried in order
+_CAIXIN_GLOBAL_FIELDS = {
+    "id": "id|nid",
+    "title": "title|headline|desc",
+    "summary": "summary|digest|summ",
+    "link": "url|link",
+    "published": "timestamp|time",
+}
+
 _DEFAULT_SOURCES: list[dict[str, Any]] = [
     {
         "name": "Caixin Global CX Tech",
@@ -210,6 +221,15 @@ _DEFAULT_SOURCES: list[dict[str, Any]] = [
         "items_path": "datas",
         "fields": _CAIXIN_FIELDS,
         "interval_seconds": 120,
+    },
+    {
+        "name": "Caixin Global (gateway)",
+        "type": "json",
+        "url": "https://gateway.caixinglobal.com/api/data/getNewsListByCate"
+        "?page=1&size=20&pids=101652028",
+        "timezone": "Asia/Shanghai",
+        "items_path": "data.list",
+        "fields": _CAIXIN_GLOBAL_FIELDS,
     },
     {
         "name": "Caixin Global Tech (page)",
