@@ -11,7 +11,7 @@ Usable from sync and async tests alike (it runs in its own thread)::
         server.gzip_bomb("/bomb", decoded_size=50_000_000)
         url = server.url("/feed")
         ...
-        server.count("/feed"); server.requests  # RecordedRequest(path, method, headers)
+        server.count("/feed"); server.requests  # RecordedRequest(path, method, headers, at)
 
 ``FeedServer.internal()`` is the "internal" host: 127.0.0.2, every path answers a page whose
 description is ``INTERNAL_MARKER``, and it counts every TCP connection (``connections``) as
@@ -69,6 +69,7 @@ class RecordedRequest:
     path: str
     method: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic())
 
 
 class _QuietServer(ThreadingHTTPServer):
