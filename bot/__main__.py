@@ -2,8 +2,9 @@
 
 ``run`` (the default) starts the bot with long polling, or as a webhook server when
 ``[telegram] webhook_url`` is set; SIGINT and SIGTERM stop it cleanly.
-``check`` fetches every configured source once and prints what it parsed, with no token and
-without touching the store, so a user can try a config before running the bot.
+``check`` fetches every configured source once and prints what it parsed and how often the bot
+polls it, with no token and without touching the store, so a user can try a config before
+running the bot.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -185,6 +186,7 @@ async def check(settings: Settings, *, as_json: bool) -> int:
                 for source in sources
             )
         )
+    reasons = pace_reasons(settings, store, results, now)
     failed = 0
     for source, result in zip(sources, results, strict=True):
         failed += result.status == "error"
@@ -202,7 +204,7 @@ async def check(settings: Settings, *, as_json: bool) -> int:
             if result.error:
                 print(f"newsbot: {source.name}: {result.error}", file=sys.stderr)
             continue
-        print(describe(source.name, result, store))
+        print(describe(source.name, result, store, reasons.get(source.name)))
         for h in result.headlines[:5]:
             print(f"  - {h.title}  <{h.link}>")
     if store is not None:
@@ -210,8 +212,35 @@ async def check(settings: Settings, *, as_json: bool) -> int:
     return 1 if results and failed == len(results) else 0
 
 
-def describe(name: str, result: PollResult, store: Store | None) -> str:
-    """One line of ``check``: this fetch, and what the running bot recorded."""
+def pace_reasons(
+    settings: Settings, store: Store | None, results: list[PollResult], now: datetime
+) -> dict[str, str]:
+    """How often the bot polls each source that answered, and why, from the store's history
+    (if any), what the bot recorded and what this fetch saw (its hints, its unseen items)."""
+    from bot.poller import build_scheduler
+    from bot.sources import SourceState
+
+    recorded = {
+        r.source: SourceState.from_dict(store.source_state(r.source) if store else {})
+        for r in results
+    }
+    pace = build_scheduler(settings, store, recorded, now)
+    stamp = now.timestamp()
+    for result in results:
+        if result.status == "error":
+            continue
+        pace.hints(result.source, result.state.hints or recorded[result.source].hints)
+        pace.watch(result.source, stamp)  # kept if the bot polled it before
+        for h in result.headlines:
+            if store is None or not store.is_seen(h.id, h.url_key):
+                pace.observe(result.source, h.published.timestamp() if h.published else None, stamp)
+    plan = pace.plan(stamp)
+    return {r.source: plan[r.source].reason for r in results if r.status != "error"}
+
+
+def describe(name: str, result: PollResult, store: Store | None, pace: str | None = None) -> str:
+    """One line of ``check``: this fetch, what the running bot recorded, and how often the
+    bot polls the source (``pace``: "every 4m: 15 new/h, hint ttl 5m")."""
     new = sum(1 for h in result.headlines if store is None or not store.is_seen(h.id, h.url_key))
     recorded = store.source_state(name) if store is not None else {}
     next_poll = recorded.get("next_poll_at") or (
@@ -223,6 +252,7 @@ def describe(name: str, result: PollResult, store: Store | None) -> str:
     line = (
         f"{name}: {status}, HTTP {result.http_status or '-'}, "
         f"{len(result.headlines)} items, {new} new, next poll {next_poll}"
+        + (f" ({pace})" if pace else "")
     )
     if result.error:
         line += f", {result.error}" if result.refused else f", error: {result.error}"

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 def build_scheduler(
-    settings: Settings, store: Store, states: Mapping[str, SourceState], now: datetime
+    settings: Settings, store: Store | None, states: Mapping[str, SourceState], now: datetime
 ) -> Scheduler:
     """A scheduler for the enabled sources that knows their history from the store."""
     polling = settings.polling
@@ -64,9 +64,8 @@ def build_scheduler(
             source.name, fixed=source.interval_seconds, watching_since=since, hints=state.hints
         )
     names = set(scheduler.names())
-    for name, published, first_seen in store.headline_times(
-        now - timedelta(seconds=scheduler.window)
-    ):
+    since = now - timedelta(seconds=scheduler.window)
+    for name, published, first_seen in store.headline_times(since) if store else ():
         if name in names:
             scheduler.observe(name, published, first_seen)
     return scheduler

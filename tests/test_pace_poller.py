@@ -200,3 +200,36 @@ def test_build_scheduler_treats_a_source_polled_before_pacing_as_watched(tmp_pat
     pace = build_scheduler(settings, store, states, START)
     assert pace.decide("Old", START.timestamp()).reason == "every 1h: no new items in 7d (ceiling)"
     assert pace.decide("New", START.timestamp()).reason == "every 1m: no history yet"
+
+
+async def test_check_says_how_often_the_bot_polls_and_why(tmp_path, feeds):
+    from bot.__main__ import describe, pace_reasons
+
+    clock = Clock(START)
+    store = Store.open(tmp_path / "data", clock=clock)
+    busy = Feed(feeds, "/busy.xml", items(20, timedelta(minutes=2), START - timedelta(minutes=1)))
+    feeds.routes["/busy.xml"].headers = {"Cache-Control": "max-age=90"}
+    sources = [("Busy", busy.url), ("New", feeds.url("/new.xml"))]
+    poller = make_poller(tmp_path, store, sources[:1], clock, polling=["requests_per_hour = 999"])
+    await poller.poll_all()
+    recorded = state(store, "Busy").interval_reason
+    assert recorded == "every 1m30s: 31 new/h, hint max-age 1m30s"
+    await poller.fetcher.close()
+    store.close()
+
+    # check, later, beside the stopped bot: the store's history, this fetch's hints and items
+    Feed(feeds, "/new.xml", items(6, timedelta(minutes=10), START, "x"))
+    clock.now = START + timedelta(minutes=1)
+    checker = make_poller(tmp_path / "c", Store.open(tmp_path / "c"), sources, clock,
+                          polling=["requests_per_hour = 999"])
+    results = await checker.poll_all()
+    await checker.fetcher.close()
+    reader = Store.read_only(tmp_path / "data")
+    reasons = pace_reasons(checker.settings, reader, results, clock.now)
+    assert reasons == {
+        "Busy": "every 1m30s: 30 new/h, hint max-age 1m30s",
+        "New": "every 1m: 7.1 new/h (floor)",  # 6 items in the 51 minutes it covers
+    }
+    line = describe("Busy", results[0], reader, reasons["Busy"])
+    assert line.endswith("(every 1m30s: 30 new/h, hint max-age 1m30s)")
+    reader.close()

@@ -160,6 +160,7 @@ def test_check_reports_each_source_status_new_items_and_errors(tmp_path, fake, f
     lines = result.stdout.splitlines()
     ok = next(line for line in lines if line.startswith("Ok:"))
     assert "ok, HTTP 200, 1 items, 1 new, next poll" in ok
+    assert "(every 1s: " in ok  # how often the bot polls it, and why
     assert "Unitree Steps Closer to IPO" in result.stdout
     down = next(line for line in lines if line.startswith("Down:"))
     assert "error, HTTP 500" in down and "error:" in down
