@@ -37,8 +37,9 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 SLOTS = 24
 WINDOW = 7 * DAY
-#: at most this many polls per item a source is expected to publish (hourly news: every 5 min)
-POLLS_PER_ITEM = 12
+#: at most this many polls per item a source is expected to publish: a source with an item a
+#: day is asked every 15 minutes at most, one silent for a week drifts to the ceiling
+POLLS_PER_ITEM = 100
 #: the longest a hint is obeyed (a source asking for a month is not followed blindly)
 MAX_HINT = DAY
 #: undated items first seen within this of the first poll are the listing's backlog
@@ -162,8 +163,9 @@ def profile(
     counts = [0.0] * SLOTS
     for t in recent:
         counts[int(t // HOUR) % SLOTS] += 1
-    seen = [0.0] * SLOTS  # seconds of exposure in each hour of the day
-    t = start
+    days = math.floor((now - start) / DAY)
+    seen = [days * HOUR] * SLOTS  # seconds of exposure in each hour of the day
+    t = start + days * DAY
     while t < now:
         step = min(now, (math.floor(t / HOUR) + 1) * HOUR)
         seen[int(t // HOUR) % SLOTS] += step - t
