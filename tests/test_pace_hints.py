@@ -15,6 +15,7 @@ from bot.config import PollingSettings, SourceConfig
 from bot.sources import Fetcher, SourceState, poll_source
 from bot.sources.feeds import feed_hints, parse_feed
 from bot.sources.fetch import cache_hints
+from bot.sources.netguard import FetchPolicy
 from tests.fakes.feedserver import FeedServer
 
 NOW = datetime(2025, 11, 20, 4, 0, tzinfo=UTC)
@@ -123,7 +124,9 @@ async def poll(server: FeedServer, state: SourceState, source_type: str = "rss")
     polling = PollingSettings(timeout_seconds=2)
     source = SourceConfig(name="T", url=server.url("/feed"), type=source_type)
     async with Fetcher(polling) as fetcher:
-        result = await poll_source(fetcher, source, state, NOW)
+        result = await poll_source(
+            fetcher, source, state, NOW, policy=FetchPolicy.for_source(source.url)
+        )
     assert result.status != "error", result.error
     return result.state
 

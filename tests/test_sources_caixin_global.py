@@ -14,6 +14,7 @@ from bot.config import SourceConfig, load_settings
 from bot.matching import MatchIndex, parse_query
 from bot.poller import Poller
 from bot.sources import Fetcher, ParseError, SourceState, parse_body, poll_source
+from bot.sources.netguard import FetchPolicy
 from tests.fakes.feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +85,8 @@ async def test_a_changed_gateway_shows_as_a_failing_source():
         server.add("/gw", body({"code": 404, "msg": "gone"}), content_type="application/json")
         local = source.model_copy(update={"url": server.url("/gw")})
         async with Fetcher() as fetcher:
-            result = await poll_source(fetcher, local, SourceState(), NOW)
+            policy = FetchPolicy.for_source(local.url)
+            result = await poll_source(fetcher, local, SourceState(), NOW, policy=policy)
     assert result.status == "error" and "data.list" in (result.error or "")
 
 

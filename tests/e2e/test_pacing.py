@@ -59,7 +59,7 @@ async def test_a_busy_source_is_polled_near_the_floor_and_a_silent_one_at_the_ce
 ):
     ticking_feed(feeds, "/busy.xml", every=0.5)
     quiet = Feed(feeds, "/quiet.xml", [
-        Item("Old news", "https://e.com/old", published=datetime.now(UTC) - timedelta(hours=1))
+        Item("Old news", "https://e.com/old", published=datetime.now(UTC) - timedelta(days=1))
     ])
     bot = await start_bot(
         tmp_path, fake, monkeypatch,
@@ -105,7 +105,7 @@ async def test_retry_after_and_max_age_are_never_undercut(tmp_path, fake, feeds,
 async def test_the_interval_survives_a_restart(tmp_path, fake, feeds, monkeypatch):
     ticking_feed(feeds, "/busy.xml", every=0.5)
     quiet = Feed(feeds, "/quiet.xml", [
-        Item("Old news", "https://e.com/old", published=datetime.now(UTC) - timedelta(hours=1))
+        Item("Old news", "https://e.com/old", published=datetime.now(UTC) - timedelta(days=1))
     ])
     sources = [("Busy", feeds.url("/busy.xml")), ("Quiet", quiet.url)]
     bot = await start_bot(tmp_path, fake, monkeypatch, sources, pace=(1, 30))
