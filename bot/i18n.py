@@ -345,7 +345,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "sources_heading": {"en": "<b>Sources</b>", "zh": "<b>新闻源</b>"},
     "source_line": {
         "en": "{mark} <b>{name}</b>: {status}, {items} items, last ok {last_ok}, next {next}"
-        "{error}",
-        "zh": "{mark} <b>{name}</b>：{status}，{items} 条，上次成功 {last_ok}，下次 {next}{error}",
+        "{error}{pace}",
+        "zh": "{mark} <b>{name}</b>：{status}，{items} 条，上次成功 {last_ok}，下次 {next}"
+        "{error}{pace}",
     },
+    # how often the source is polled and why, as the scheduler words it (bot/sources/pace.py)
+    "source_pace": {"en": "\n    ⏱ {reason}", "zh": "\n    ⏱ 轮询：{reason}"},
 }

@@ -39,7 +39,8 @@ async def stats(request: Request) -> None:
 
 @for_chat()
 async def sources(request: Request) -> None:
-    """/sources: each source's health: last status, items, last success, next poll."""
+    """/sources: each source's health: last status, items, last success, next poll, and how
+    often it is polled and why ("every 4m: 15 new/h, hint ttl 5m")."""
     core = request.core
     lines = [request.t("sources_heading")]
     for source in core.settings.sources:
@@ -48,6 +49,8 @@ async def sources(request: Request) -> None:
         mark = "⏸" if not source.enabled else ("⚠️" if failures else "✅")
         error = f" — {html.escape(str(state.get('last_error')))}" if failures else ""
         status = f"{failures} failures" if failures else str(state.get("last_status") or "-")
+        reason = state.get("interval_reason")
+        pace = request.t("source_pace", reason=html.escape(str(reason))) if reason else ""
         lines.append(
             request.t(
                 "source_line",
@@ -58,6 +61,7 @@ async def sources(request: Request) -> None:
                 last_ok=html.escape(_short_time(state.get("last_success_at"))),
                 next=html.escape(_short_time(state.get("next_poll_at"))),
                 error=error,
+                pace=pace,
             )
         )
     await request.reply("\n".join(lines))

@@ -4,6 +4,7 @@ operators, digests, quiet hours and pauses (with the clock in the test's hands).
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -147,6 +148,8 @@ async def test_operators_see_stats_and_sources(tmp_path, fake, feeds, monkeypatc
         assert "Chats: 2" in stats and "Subscriptions: 1" in stats and "evtol (1)" in stats
         sources = await text_of(bot, ADMIN, "/sources")
         assert "S" in sources and "✅" in sources
+        # how often it is polled, and why (the config of these tests fixes it at 1 s)
+        assert re.search(r"⏱ every 1s: no new items in \d+s \(ceiling\)", sources)
         assert "don't know /stats" in await text_of(bot, USER, "/stats")
     finally:
         await bot.stop()
