@@ -64,8 +64,8 @@ def build_scheduler(
             source.name, fixed=source.interval_seconds, watching_since=since, hints=state.hints
         )
     names = set(scheduler.names())
-    since = now - timedelta(seconds=scheduler.window)
-    for name, published, first_seen in store.headline_times(since) if store else ():
+    window_start = now - timedelta(seconds=scheduler.window)
+    for name, published, first_seen in store.headline_times(window_start) if store else ():
         if name in names:
             scheduler.observe(name, published, first_seen)
     return scheduler
