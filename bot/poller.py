@@ -250,7 +250,13 @@ class Poller:
         decision = self.pace.decide(name, now.timestamp())
         state.interval = decision.interval
         state.interval_reason = decision.reason
-        state.next_poll_at = now + timedelta(seconds=decision.interval)
+        # the interval runs from the poll's start; a hint from the answer, which may have come
+        # later (a wait for the host's turn, a slow server), is counted from the answer
+        answered = self.clock()
+        state.next_poll_at = max(
+            now + timedelta(seconds=decision.interval),
+            answered + timedelta(seconds=decision.hint),
+        )
 
     def _new_headlines(
         self, headlines: Iterable[Headline], previous: SourceState

@@ -233,3 +233,25 @@ async def test_check_says_how_often_the_bot_polls_and_why(tmp_path, feeds):
     line = describe("Busy", results[0], reader, reasons["Busy"])
     assert line.endswith("(every 1m30s: 30 new/h, hint max-age 1m30s)")
     reader.close()
+
+
+async def test_a_hint_counts_from_the_answer_not_from_the_start_of_the_poll(
+    tmp_path, store, feeds
+):
+    from tests.e2e.conftest import rss
+    from tests.fakes.feedserver import Route
+
+    clock = Clock(START)
+    body = rss(items(20, timedelta(minutes=2), START - timedelta(minutes=1)))
+
+    def slow_answer(_request):  # the answer comes 100 s after the poll began
+        clock.now = START + timedelta(seconds=100)
+        return Route(body=body, headers={"Cache-Control": "max-age=600"})
+
+    feeds.add("/slow.xml", handler=slow_answer)
+    poller = make_poller(tmp_path, store, [("Slow", feeds.url("/slow.xml"))], clock)
+    await poller.poll_all()
+    s = state(store, "Slow")
+    assert s.interval == 600
+    assert s.next_poll_at == START + timedelta(seconds=700)
+    await poller.fetcher.close()
