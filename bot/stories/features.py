@@ -55,16 +55,8 @@ class Features:
     summary: frozenset[str] = frozenset()  # summary words and CJK bigrams
     summary_names: frozenset[str] = frozenset()
     summary_numbers: frozenset[str] = frozenset()
-
-    @property
-    def keys(self) -> frozenset[str]:
-        """Every title token, as the candidate index files it (numbers as ``#7.1``)."""
-        return self.words | self.grams | {"#" + n for n in self.numbers}
-
-    @property
-    def lookup_keys(self) -> frozenset[str]:
-        """The title tokens and the names of the summary: what finds related reports."""
-        return self.keys | self.summary_names
+    keys: frozenset[str] = frozenset()  # every title token (numbers as ``#7.1``)
+    lookup_keys: frozenset[str] = frozenset()  # the keys and the summary's names
 
 
 def stem(word: str) -> str:
@@ -190,16 +182,21 @@ def extract(title: str, summary: str = "") -> Features:
         summary_numbers = s.numbers
     else:
         summary_words = summary_names = summary_numbers = frozenset()
+    words = frozenset(p.words)
+    grams = frozenset(_bigrams(p.runs))
+    keys = words | grams | {"#" + n for n in p.numbers}
     return Features(
-        words=frozenset(p.words),
+        words=words,
         names=frozenset(p.names),
         guesses=frozenset(p.guesses - p.names),
         numbers=p.numbers,
         events=_events(p.raw, p.runs),
-        grams=frozenset(_bigrams(p.runs)),
+        grams=grams,
         lower=frozenset(p.lower - p.names - p.guesses),
         opening=frozenset(p.opening - p.names),
         summary=summary_words,
         summary_names=summary_names,
         summary_numbers=summary_numbers,
+        keys=keys,
+        lookup_keys=keys | summary_names,
     )

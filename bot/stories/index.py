@@ -21,6 +21,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, Protocol
 
 from bot.stories.features import Features, extract
@@ -32,6 +33,8 @@ __all__ = ["HeadlineLike", "Story", "StoryIndex"]
 PROBE_KEYS = 6  # rarest tokens of a new title looked up
 PROBE_DEPTH = 48  # newest reports read per token
 CANDIDATES = 24  # reports scored in full
+EXPIRE_BUDGET = 16  # reports expired at most per add (expire() drops all at once)
+HOT_WORDS = 3  # rarest words of a title tried as the anchor of a running story
 STATE_VERSION = 1
 
 
@@ -39,8 +42,11 @@ class HeadlineLike(Protocol):
     """What the index reads of a headline; ``summary``, ``published``, ``link`` and ``id``
     are read when present."""
 
-    source: str
-    title: str
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -114,7 +120,7 @@ class StoryIndex:
         if known is not None:
             return known.story
         when_s = _seconds(when) or _seconds(getattr(headline, "published", None)) or self._clock
-        self._advance(when_s)
+        self._advance(when_s, EXPIRE_BUDGET)
         feats = extract(headline.title, getattr(headline, "summary", "") or "")
         story_id = self._match(feats, when_s, headline.source) or self._new_story(key, when_s)
         self._file(key, story_id, when_s, headline, feats)
@@ -167,11 +173,8 @@ class StoryIndex:
         if len(keys) > PROBE_KEYS:
             keys = heapq.nsmallest(PROBE_KEYS, keys, key=lambda k: len(postings[k]))
         hits: Counter[int] = Counter()
-        for k in keys:
-            plist = postings[k]
-            n = len(plist)
-            for i in range(n - 1, max(n - PROBE_DEPTH, 0) - 1, -1):
-                hits[plist[i]] += 1
+        for k in keys:  # the newest reports of each token (Counter.update counts in C)
+            hits.update(islice(reversed(postings[k]), PROBE_DEPTH))
         best = heapq.nlargest(CANDIDATES, hits.items(), key=lambda kv: (kv[1], kv[0]))
         entries = self._seq_entry
         return [entries[seq] for seq, _ in best]
@@ -180,7 +183,11 @@ class StoryIndex:
         rule = self.rule
         best_story: str | None = None
         best = 0.0
+        keys = feats.keys
+        summary = bool(feats.summary)
         for e in self._candidates(feats):
+            if len(keys & e.feats.keys) < 2 and not (summary and e.feats.summary):
+                continue  # fewer than two shared title tokens never fold: skip the scoring
             gap = abs(when - e.time) / 3600.0
             score = pair_score(feats, e.feats, gap, rule, self._is_name)
             if score > best and self._lead_agrees(feats, e.story):
@@ -205,10 +212,14 @@ class StoryIndex:
         rule = self.rule
         horizon = when - rule.hot_hours * 3600
         best: tuple[int, str] | None = None
-        for word in feats.words - WEAK - MONTHS:
-            plist = self._postings.get(word)
-            if plist is None or len(plist) < rule.hot_members:
-                continue
+        postings = self._postings
+        words = [
+            w for w in feats.words - WEAK - MONTHS if len(postings.get(w, ())) >= rule.hot_members
+        ]
+        if len(words) > HOT_WORDS:
+            words = heapq.nsmallest(HOT_WORDS, words, key=lambda w: len(postings[w]))
+        for word in words:
+            plist = postings[word]
             tally: Counter[str] = Counter()
             sources: set[str] = set()
             for i in range(len(plist) - 1, max(len(plist) - PROBE_DEPTH, 0) - 1, -1):
@@ -282,15 +293,18 @@ class StoryIndex:
         story.events.update(feats.events)
         story.recent.append((when, h.source))
 
-    def _advance(self, when: float) -> None:
-        """Move the clock to ``when`` (if later) and expire what fell out of the window."""
-        if when <= self._clock:
-            return
-        self._clock = when
-        cutoff = when - self.rule.window_hours * 3600
+    def _advance(self, when: float, budget: int | None = None) -> None:
+        """Move the clock to ``when`` (if later) and expire what fell out of the window:
+        everything, or at most ``budget`` reports (so that one add never pays for a long
+        quiet spell at once; what is left waits for the next add, and scoring ignores
+        reports beyond the window anyway)."""
+        self._clock = max(self._clock, when)
+        cutoff = self._clock - self.rule.window_hours * 3600
         entries = self._entries
-        while entries and entries[0].time < cutoff:
+        while entries and entries[0].time < cutoff and budget != 0:
             self._unfile(entries.popleft())
+            if budget is not None:
+                budget -= 1
 
     def _unfile(self, entry: _Entry) -> None:
         del self._by_key[entry.key]
