@@ -153,9 +153,13 @@ def hard_score(run, cases) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 
 
 # -- the generated window -------------------------------------------------------------
-COMMON = ("new says report update plans market deal price sales chief after over with from "
-          "first year week china us global tech app data users phone cloud chip ai").split()
-SYLLABLES = "ka lo mi ne ru sa te vo zi qu an el or ix ul ber dex ton var lin".split()
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+COMMON = _words("new says report update plans market deal price sales chief after over with "
+                "from first year week china us global tech app data users phone cloud chip ai")
+SYLLABLES = _words("ka lo mi ne ru sa te vo zi qu an el or ix ul ber dex ton var lin")
 
 
 def _made_up(rng: random.Random, parts: int) -> str:
@@ -172,7 +176,7 @@ def background(n: int, end: datetime, seed: int = 13) -> list[Item]:
     items = []
     span = 70 * 3600
     for i in range(n):
-        words = rng.sample(COMMON, 2) + [rng.choice(names)]
+        words = [*rng.sample(COMMON, 2), rng.choice(names)]
         words += rng.choices(nouns, weights, k=rng.randint(3, 6))
         rng.shuffle(words)
         when = end - timedelta(seconds=span * (n - i) / n)

@@ -1,10 +1,11 @@
-"""The command line: ``python -m bot [--config FILE] [run | check [--json]]``.
+"""The command line: ``python -m bot [--config FILE] [run | check [--json] | stories ...]``.
 
 ``run`` (the default) starts the bot with long polling, or as a webhook server when
 ``[telegram] webhook_url`` is set; SIGINT and SIGTERM stop it cleanly.
 ``check`` fetches every configured source once and prints what it parsed and how often the bot
 polls it, with no token and without touching the store, so a user can try a config before
 running the bot.
+``stories --input FILE [--json]`` prints which headlines the same-story rule folds together.
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     commands.add_parser("run", help="run the bot (default)")
     check = commands.add_parser("check", help="fetch every source once and print what it parsed")
     check.add_argument("--json", action="store_true", help="one JSON object per headline")
+    stories = commands.add_parser("stories", help="which headlines are one story")
+    stories.add_argument("--input", help="one JSON headline per line (- for stdin)")
+    stories.add_argument("--json", action="store_true", help="one JSON object per headline")
     return parser.parse_args(argv)
 
 
@@ -113,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level, settings.token, settings.webhook_secret)
     if args.command == "check":
         return asyncio.run(check(settings, as_json=args.json))
+    if args.command == "stories":
+        from bot.stories_cli import run_stories
+
+        return run_stories(args.input, as_json=args.json)
     return run(settings)
 
 

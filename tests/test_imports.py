@@ -99,3 +99,24 @@ def test_core_imports_neither_app_nor_handlers():
 )
 def test_pure_rooms_do_not_know_the_ui_texts(module: str):
     assert "bot.i18n" not in reachable(module)
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m.startswith("bot.stories.")
+                                    or m == "bot.stories"])
+def test_the_stories_room_is_pure(module: str):
+    """The same-story rule knows no Telegram, no store, no UI texts: only the matching
+    module's normalisation below it."""
+    below = reachable(module) | {module}
+    assert below <= {m for m in MODULES if m.startswith(("bot.stories", "bot.matching"))}
+    for m in below:
+        assert not _third_party_imports(MODULES[m]) & {"telegram", "tinydb", "httpx"}

@@ -28,6 +28,7 @@ __all__ = [
     "extract",
     "pair_score",
     "same_story",
+    "taken_order",
 ]
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
@@ -40,16 +41,22 @@ def _time(h: HeadlineLike) -> datetime | None:
     return value
 
 
-def assign(headlines: Sequence[HeadlineLike], rule: Rule = DEFAULT_RULE) -> list[str]:
-    """The story id of each headline (in the order given), the headlines being taken in
-    ``published`` order; one without a date counts as published with the one before it
-    (or first, if none is)."""
+def taken_order(headlines: Sequence[HeadlineLike]) -> tuple[list[int], list[datetime]]:
+    """The order the rule takes ``headlines`` in, and the time each counts at: by
+    ``published``, ties in the order given; one without a date counts as published with
+    the one before it (or first, if none is)."""
     times: list[datetime] = []
     last = _EPOCH
     for h in headlines:
         last = _time(h) or last
         times.append(last)
-    order = sorted(range(len(headlines)), key=lambda i: times[i])  # stable on ties
+    return sorted(range(len(headlines)), key=lambda i: times[i]), times
+
+
+def assign(headlines: Sequence[HeadlineLike], rule: Rule = DEFAULT_RULE) -> list[str]:
+    """The story id of each headline (in the order given), the headlines being taken in
+    the order of :func:`taken_order`."""
+    order, times = taken_order(headlines)
     index = StoryIndex(rule)
     out = [""] * len(headlines)
     for i in order:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 from dataclasses import dataclass
 
 from bot.matching.normalize import analyse
@@ -158,7 +159,7 @@ def _parse(text: str) -> _Parsed:
     for i, (tok, orig) in enumerate(latin):
         if tok in STOPWORDS or tok.isdigit() or len(tok) == 1 or _NOT_WORD.fullmatch(tok):
             continue
-        word = stem(tok)
+        word = sys.intern(stem(tok))  # one string per word for the whole index
         out.words.add(word)
         kind = _name_kind(orig, word, loose, first=i == 0, all_caps=all_caps)
         if kind == "name":
@@ -184,7 +185,7 @@ def extract(title: str, summary: str = "") -> Features:
         summary_words = summary_names = summary_numbers = frozenset()
     words = frozenset(p.words)
     grams = frozenset(_bigrams(p.runs))
-    keys = words | grams | {"#" + n for n in p.numbers}
+    keys = words | {sys.intern(g) for g in grams} | {sys.intern("#" + n) for n in p.numbers}
     return Features(
         words=words,
         names=frozenset(p.names),
@@ -198,5 +199,5 @@ def extract(title: str, summary: str = "") -> Features:
         summary_names=summary_names,
         summary_numbers=summary_numbers,
         keys=keys,
-        lookup_keys=keys | summary_names,
+        lookup_keys=keys | summary_names if summary_names else keys,
     )

@@ -1,0 +1,136 @@
+"""The ``stories`` command: which headlines the same-story rule folds together.
+
+``python -m bot stories --input FILE [--json]`` reads one JSON headline per line (``source``
+and ``title`` required; ``summary``, ``published`` in ISO 8601 and ``link`` optional; ``-``
+reads standard input), takes them in ``published`` order and prints each back with its
+``story``: headlines judged the same story share it.  It is exactly the rule the bot folds
+alerts with.  A bad line stops the command with an error naming it, before anything is
+printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.stories import DEFAULT_RULE, Rule, assign, taken_order
+
+__all__ = ["InputError", "Report", "parse_lines", "run_stories"]
+
+EXIT_INPUT = 2
+
+
+class InputError(ValueError):
+    """A line of the input is not a headline; the message names the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One input headline."""
+
+    source: str
+    title: str
+    summary: str = ""
+    published: datetime | None = None
+    link: str = ""
+    record: dict[str, Any] | None = None  # the line as read, printed back
+
+
+def _text(record: dict[str, Any], key: str, where: str, required: bool) -> str:
+    value = record.get(key)
+    if value is None:
+        if required:
+            raise InputError(f"{where}: missing {key!r} (needed: source and title)")
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{where}: {key!r} must be a string, not {type(value).__name__}")
+    if required and not value.strip():
+        raise InputError(f"{where}: {key!r} is empty")
+    return value
+
+
+def _published(record: dict[str, Any], where: str) -> datetime | None:
+    value = record.get("published")
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{where}: 'published' must be an ISO 8601 string")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"{where}: 'published' is not an ISO 8601 time: {value!r} "
+            "(example: 2025-10-21T08:00:00+08:00)"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def parse_lines(lines: Iterable[str], name: str = "input") -> list[Report]:
+    """The headlines of ``lines`` (blank lines skipped); raises :class:`InputError`."""
+    reports = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{name} line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{where}: not a JSON object")
+        reports.append(
+            Report(
+                source=_text(record, "source", where, True),
+                title=_text(record, "title", where, True),
+                summary=_text(record, "summary", where, False),
+                published=_published(record, where),
+                link=_text(record, "link", where, False),
+                record=record,
+            )
+        )
+    return reports
+
+
+def _read(path: str) -> tuple[list[str], str]:
+    try:
+        if path == "-":
+            return sys.stdin.read().splitlines(), "stdin"
+        return Path(path).read_text(encoding="utf-8").splitlines(), path
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+
+
+def run_stories(path: str | None, *, as_json: bool, rule: Rule = DEFAULT_RULE,
+                out: TextIO | None = None) -> int:
+    """Print every headline of ``path`` with its story; the exit status."""
+    out = out or sys.stdout
+    if path is None:
+        print(
+            "newsbot: stories needs --input FILE (one JSON headline per line) for now; "
+            "listing the stories kept in the store is not built yet",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    try:
+        lines, name = _read(path)
+        reports = parse_lines(lines, name)
+    except InputError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    stories = assign(reports, rule)
+    order, _ = taken_order(reports)
+    for i in order:
+        report, story = reports[i], stories[i]
+        if as_json:
+            print(json.dumps({**(report.record or {}), "story": story}, ensure_ascii=False),
+                  file=out)
+        else:
+            when = report.published.isoformat(timespec="minutes") if report.published else "-"
+            print(f"{story:>6}  {when:<22} {report.source}: {report.title}", file=out)
+    print(f"newsbot: {len(reports)} headlines, {len(set(stories))} stories", file=sys.stderr)
+    return 0
