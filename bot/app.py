@@ -35,6 +35,7 @@ from bot.core import (
     Core,
     attach,
     build_index,
+    build_registry,
     core_of,
 )
 from bot.delivery.outbox import Deliverer
@@ -85,7 +86,12 @@ def build_application(
     )
     webhook.install(application)  # our webhook server: bodies capped, judged by headers first
     core = Core(
-        settings=settings, store=store, index=build_index(store), metrics=metrics, clock=clock
+        settings=settings,
+        store=store,
+        index=build_index(store),
+        registry=build_registry(store, settings),
+        metrics=metrics,
+        clock=clock,
     )
     metrics.track(lambda: store_gauges(core))
     attach(application, core)
@@ -105,7 +111,7 @@ async def start_services(application: BotApplication) -> None:
         core.store,
         max_age=timedelta(hours=settings.delivery.max_age_hours),
         summary_chars=settings.delivery.summary_chars,
-        on_migrated=core.index.move_chat,
+        on_migrated=core.move_chat,
         clock=core.clock,
         metrics=core.metrics,
     )
@@ -117,6 +123,7 @@ async def start_services(application: BotApplication) -> None:
         on_alerts=core.deliverer.wake,
         clock=core.clock,
         metrics=core.metrics,
+        registry=core.registry,
     )
     core.store.prune_sources({s.name for s in settings.sources})
     core.tasks.append(asyncio.create_task(core.deliverer.run(), name="delivery"))

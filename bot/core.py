@@ -30,6 +30,7 @@ from bot.metrics import Metrics, MetricsServer
 from bot.models import utcnow
 from bot.poller import Poller
 from bot.sources.fetch import Fetcher
+from bot.sources.registry import Registry, SourceEntry
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class Core:
     settings: Settings
     store: Store
     index: MatchIndex
+    registry: Registry = field(default_factory=Registry)
     fetcher: Fetcher | None = None
     poller: Poller | None = None
     deliverer: Deliverer | None = None
@@ -69,6 +71,12 @@ class Core:
         if key is not None:
             self.index.remove(chat_id, key)
 
+    def move_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup (the store already moved it): the index and the
+        registry follow."""
+        self.index.move_chat(old_id, new_id)
+        self.registry.move_chat(old_id, new_id)
+
     def wake_delivery(self) -> None:
         """Let the deliverer look at the outbox now (a setting released held alerts)."""
         if self.deliverer is not None:
@@ -81,6 +89,18 @@ def stored_key(stored_text: str) -> str | None:
         return parse_query(stored_text).key
     except QueryError:
         return None
+
+
+def build_registry(store: Store, settings: Settings) -> Registry:
+    """The source registry from the store, with the config's sources matched to it (a new
+    source gets its slug; a renamed one keeps it; a removed one is marked gone)."""
+    registry = Registry(SourceEntry.from_dict(e) for e in store.registry_entries())
+    changed = registry.reconcile((s.name, s.url) for s in settings.sources if s.enabled)
+    if changed:
+        with store.batch():
+            for entry in changed:
+                store.put_registry_entry(entry.slug, entry.to_dict())
+    return registry
 
 
 def build_index(store: Store) -> MatchIndex:

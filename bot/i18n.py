@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.i18n_sources import SOURCE_TEXTS
+
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 DEFAULT = "en"
 
@@ -339,6 +341,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A query cannot hold control or formatting characters (found {char})",
         "zh": "关键词不能包含控制字符或格式字符（发现了 {char}）",
     },
+    "q_bad_source": {
+        "en": "{name} is not a source name: write source:name with the short name /sources "
+        "shows",
+        "zh": "{name} 不是新闻源名称：请写 source:名称，名称见 /sources",
+    },
+    "q_too_many_sources": {
+        "en": "A query can name at most {limit} sources",
+        "zh": "一个查询最多指定 {limit} 个新闻源",
+    },
+    "q_source_excludes": {
+        "en": "Following a whole source takes no -word: follow keywords in it instead "
+        "(Nexperia source:caixin)",
+        "zh": "关注整个新闻源时不能用 -排除词：请改为关注其中的关键词（Nexperia source:caixin）",
+    },
     "label_matched": {"en": "Matched", "zh": "匹配"},
     "label_paid": {"en": "paid", "zh": "付费"},
     "label_batch": {"en": "{count} new headlines", "zh": "{count} 条新标题"},
@@ -352,3 +368,4 @@ TEXTS: dict[str, dict[str, str]] = {
     # how often the source is polled and why, as the scheduler words it (bot/sources/pace.py)
     "source_pace": {"en": "\n    ⏱ {reason}", "zh": "\n    ⏱ 轮询：{reason}"},
 }
+TEXTS.update(SOURCE_TEXTS)

@@ -33,7 +33,9 @@ class Headline:
     canonical link (scheme and host lowercased, tracking parameters and fragment dropped) or
     ``""``; two headlines with the same ``url_key`` are the same story even when they come from
     two sources.  ``published`` is timezone-aware; ``None`` when the source gave no usable
-    date (the poller then fills in the time the item was first seen).
+    date (the poller then fills in the time the item was first seen).  ``source_id`` is the
+    source's slug in the registry (``bot.sources.registry``); ``""`` in headlines stored before
+    there was one (then ``source`` names an operator's source).
     """
 
     source: str
@@ -45,6 +47,7 @@ class Headline:
     summary: str = ""
     tags: tuple[str, ...] = ()
     paid: bool = False
+    source_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -64,6 +67,7 @@ class Headline:
             summary=data.get("summary", ""),
             tags=tuple(data.get("tags", ())),
             paid=bool(data.get("paid", False)),
+            source_id=str(data.get("source_id", "")),
         )
 
 

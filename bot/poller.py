@@ -38,6 +38,7 @@ from bot.sources import (
 )
 from bot.sources.fetch import Fetcher
 from bot.sources.pace import Scheduler
+from bot.sources.registry import Registry
 from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,10 @@ class Poller:
         on_alerts: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
+        registry: Registry | None = None,
     ) -> None:
         self.settings = settings
+        self.registry = registry or Registry()
         self.store = store
         self.index = index
         self.fetcher = fetcher
@@ -214,7 +217,9 @@ class Poller:
             fresh = await fill_summaries(self.fetcher, fresh, policy=policy)
             # Another source may have stored the same story while we fetched summaries.
             fresh = [h for h in fresh if not self.store.is_seen(h.id, h.url_key)]
-        fresh = [h if h.published else replace(h, published=now) for h in fresh]
+        entry = self.registry.for_name(source.name)
+        slug = entry.slug if entry is not None else ""
+        fresh = [replace(h, published=h.published or now, source_id=slug) for h in fresh]
         alerts = [] if first_poll else self._alerts_for(fresh, now)
         self._pace(source, result.state, fresh, now)
         with self.store.batch():
@@ -279,7 +284,10 @@ class Poller:
         for headline in headlines:
             if headline.published and now - headline.published > max_age:
                 continue  # old news newly seen (a back-dated item): record, don't alert
-            for chat_id, matches in self.index.match(headline.title, headline.summary).items():
+            matched = self.index.match(
+                headline.title, headline.summary, headline.source_id or None
+            )
+            for chat_id, matches in matched.items():
                 chat = self.store.chat(chat_id)
                 if chat is None or not chat.active or schedule.paused_until(chat.settings, now):
                     continue  # gone, blocked, or paused (/pause, "Mute 1 day"): skip

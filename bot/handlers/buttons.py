@@ -14,7 +14,7 @@ from bot import buttons as keyboards
 from bot.core import stored_key
 from bot.handlers.request import Request, for_chat
 from bot.handlers.settings import pause_chat
-from bot.handlers.subscriptions import list_body, list_markup
+from bot.handlers.subscriptions import list_lines, list_markup
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ async def button(request: Request) -> None:
 async def _redraw_list(request: Request, callback: CallbackQuery) -> None:
     """Redraw /list after a removal; a long one keeps its text and loses a button."""
     remaining = request.core.store.subscriptions(request.chat.id)
-    messages = list_body(request.lang, remaining)
+    messages = list_lines(request, remaining)
     markup = list_markup(request.lang, remaining)
     try:
         if len(messages) == 1:

@@ -106,7 +106,7 @@ async def migrated(update: Update, context: BotContext) -> None:
     if core.store.chat(old) is None:
         return  # already moved (the other of the two messages, or the deliverer)
     core.store.migrate_chat(old, new)
-    core.index.move_chat(old, new)
+    core.move_chat(old, new)
     log.info("chat %s became supergroup %s; subscriptions moved", old, new)
 
 

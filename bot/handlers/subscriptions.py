@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from telegram import InlineKeyboardMarkup
 
@@ -14,7 +15,9 @@ from bot.handlers.replies import pack_lines, shown
 from bot.handlers.request import Request, for_chat
 from bot.handlers.wording import query_reason
 from bot.i18n import t
-from bot.matching import QueryError, parse_query
+from bot.matching import Query, QueryError, parse_query
+from bot.models import Headline
+from bot.sources.registry import Registry
 
 MAX_QUERY_CHARS = 100
 MAX_QUERIES_PER_CHAT = 50
@@ -40,6 +43,8 @@ async def follow_text(request: Request, text: str) -> None:
     except QueryError as exc:
         await request.reply(request.t("bad_query", reason=query_reason(request.lang, exc)))
         return
+    if not await known_sources(request, query):
+        return
     chat_id = request.chat.id
     existing = request.core.store.subscriptions(chat_id)
     shown = html.escape(query.text)
@@ -63,12 +68,12 @@ async def unfollow(request: Request) -> None:
     existing = request.core.store.subscriptions(chat_id)
     if not text:
         usage = request.t("unfollow_usage")
-        await request.reply_all(list_body(request.lang, existing, first=usage))
+        await request.reply_all(list_lines(request, existing, first=usage))
         return
     target = find_subscription(existing, text)
     if target is None:
         refusal = request.t("not_following", query=shown(text))
-        await request.reply_all(list_body(request.lang, existing, first=refusal))
+        await request.reply_all(list_lines(request, existing, first=refusal))
         return
     request.core.unsubscribe(chat_id, target)
     await request.reply(request.t("unfollowed", query=html.escape(target)))
@@ -79,7 +84,7 @@ async def list_command(request: Request) -> None:
     """/list: the chat's keywords, each with a remove button."""
     queries = request.core.store.subscriptions(request.chat.id)
     await request.reply_all(
-        list_body(request.lang, queries), markup=list_markup(request.lang, queries)
+        list_lines(request, queries), markup=list_markup(request.lang, queries)
     )
 
 
@@ -89,8 +94,9 @@ async def latest(request: Request) -> None:
     tz = schedule.zone(request.chat.settings)
     text = request.text
     store = request.core.store
+    seen = visible_filter(request.core.registry, request.chat.id)
     if not text:
-        headlines = store.latest(LATEST_COUNT)
+        headlines = store.latest(LATEST_COUNT, seen)
         if not headlines:
             await request.reply(request.t("nothing_seen"))
             return
@@ -101,7 +107,14 @@ async def latest(request: Request) -> None:
     except QueryError as exc:
         await request.reply(request.t("bad_search", reason=query_reason(request.lang, exc)))
         return
-    headlines = store.latest(LATEST_COUNT, lambda h: query.find(h.title, h.summary) is not None)
+    if not await known_sources(request, query):
+        return
+    registry = request.core.registry
+
+    def wanted(h: Headline) -> bool:
+        return seen(h) and query.find(h.title, h.summary, source_of(registry, h)) is not None
+
+    headlines = store.latest(LATEST_COUNT, wanted)
     if not headlines:
         await request.reply(request.t("no_match", query=html.escape(query.text)))
         return
@@ -120,6 +133,8 @@ async def share(request: Request) -> None:
         query = parse_query(text)
     except QueryError as exc:
         await request.reply(request.t("bad_query", reason=query_reason(request.lang, exc)))
+        return
+    if not await known_sources(request, query):
         return
     link = follow_link(request.context.bot.username, query.text)
     if link is None:
@@ -141,17 +156,68 @@ def find_subscription(existing: list[str], text: str) -> str | None:
     return next((stored for stored in existing if stored.casefold() == folded), None)
 
 
-def list_body(lang: str, queries: list[str], *, first: str | None = None) -> list[str]:
+async def known_sources(request: Request, query: Query) -> bool:
+    """True if every source the query names is one this chat may use; else refuse, with
+    the names it may use."""
+    usable = sorted(e.slug for e in request.core.registry.visible(request.chat.id))
+    unknown = sorted(query.scope.names - set(usable))
+    if not unknown:
+        return True
+    names = ", ".join(f"<code>{html.escape(n)}</code>" for n in usable) or "-"
+    await request.reply(request.t("unknown_source", name=html.escape(unknown[0]), names=names))
+    return False
+
+
+def source_of(registry: Registry, headline: Headline) -> str | None:
+    """The slug of the headline's source (None: not in the registry)."""
+    if headline.source_id:
+        return headline.source_id
+    entry = registry.for_name(headline.source)
+    return entry.slug if entry is not None else None
+
+
+def visible_filter(registry: Registry, chat_id: int) -> Callable[[Headline], bool]:
+    """Is a stored headline one this chat may see (not another chat's own source)?"""
+
+    def visible(headline: Headline) -> bool:
+        entry = registry.get(headline.source_id) if headline.source_id else None
+        return entry is None or not entry.own or chat_id in entry.chats
+
+    return visible
+
+
+def list_lines(request: Request, queries: list[str], *, first: str | None = None) -> list[str]:
+    """:func:`list_body` for the request's chat, saying which keywords name a removed source."""
+    usable = {e.slug for e in request.core.registry.visible(request.chat.id)}
+    return list_body(request.lang, queries, first=first, usable=usable)
+
+
+def list_body(
+    lang: str, queries: list[str], *, first: str | None = None, usable: set[str] | None = None
+) -> list[str]:
     """The /list answer (after ``first``, a line of its own) as messages under Telegram's
-    length limit: 50 keywords of 100 characters, escaped, do not fit in one."""
-    return pack_lines(([first] if first else []) + _list_lines(lang, queries))
+    length limit: 50 keywords of 100 characters, escaped, do not fit in one.  With
+    ``usable`` (the chat's source slugs), a keyword naming another source says it is gone."""
+    return pack_lines(([first] if first else []) + _list_lines(lang, queries, usable))
 
 
-def _list_lines(lang: str, queries: list[str]) -> list[str]:
+def _gone(text: str, usable: set[str] | None) -> list[str]:
+    if usable is None:
+        return []
+    try:
+        return sorted(parse_query(text).scope.names - usable)
+    except QueryError:
+        return []
+
+
+def _list_lines(lang: str, queries: list[str], usable: set[str] | None) -> list[str]:
     if not queries:
         return [t(lang, "list_empty")]
     lines = [t(lang, "list_heading", count=len(queries))]
-    lines += [f"{n}. {html.escape(q)}" for n, q in enumerate(queries, start=1)]
+    for n, q in enumerate(queries, start=1):
+        gone = _gone(q, usable)
+        note = t(lang, "list_source_gone", names=", ".join(gone)) if gone else ""
+        lines.append(f"{n}. {html.escape(q)}{html.escape(note)}")
     return lines
 
 

@@ -19,19 +19,24 @@ Query language (the same text is in /help and the README):
 * Both sides are normalised: NFKC (full-width letters), casefold, straight quotes and
   apostrophes, accents dropped from Latin letters (``Huawéi`` = ``Huawei``).
 * At most 100 characters and 10 keywords/phrases per query.
+* ``source:caixin`` alone follows a whole source; ``Nexperia source:caixin`` a keyword in it
+  only; ``AI -source:hn`` leaves a source out (see ``bot.matching.scope``).
 """
 
 from .index import MatchIndex
 from .normalize import fold
-from .query import MAX_QUERY_LENGTH, MAX_TERMS, Match, Query, QueryError, parse_query
+from .query import MAX_QUERY_LENGTH, MAX_TERMS, Match, Query, QueryError, Scope
+from .scope import SLUG, parse_query
 
 __all__ = [
     "MAX_QUERY_LENGTH",
     "MAX_TERMS",
+    "SLUG",
     "Match",
     "MatchIndex",
     "Query",
     "QueryError",
+    "Scope",
     "fold",
     "parse_query",
 ]

@@ -14,6 +14,11 @@ per query is shared by all its chats, whose ids are packed in an array.
 The work grows with what the headline matches (terms found, queries matching, chats to
 notify), not with the number of subscriptions as such; adding or removing a subscription
 touches a few dict entries (and the query's chat-id array).
+
+Sources: a query that follows a whole source (``source:caixin``) is filed under that source,
+and a headline of the source picks those entries up by one lookup; a query scoped to sources
+(``Nexperia source:caixin``, ``AI -source:hn``) is found through its terms like any other, and
+only these few candidates check the headline's source.
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ class _TermEntry:
 
 
 class _QueryEntry:
-    __slots__ = ("alts", "chats", "excludes", "ids", "mixed", "query", "single", "terms")
+    __slots__ = (
+        "alts", "chats", "excludes", "ids", "mixed", "query", "scope", "single", "terms",
+    )
 
     single: _TermEntry | None
 
@@ -69,6 +76,7 @@ class _QueryEntry:
         self.single = (
             terms[0] if len(alts) == 1 and len(alts[0]) == 1 and not query.excludes else None
         )
+        self.scope = query.scope if query.scope else None  # None: every source
 
     def set_chat(self, chat_id: int, own: Query) -> bool:
         """Record ``chat_id``'s own query; True when the chat is new here."""
@@ -105,6 +113,7 @@ class MatchIndex:
         self._prefixes: dict[str, int] = {}  # proper prefixes of multi-word n-grams
         self._cjk: dict[str, list[_TermEntry]] = {}  # CJK string -> terms
         self._cjk_lengths: dict[int, int] = {}
+        self._whole: dict[str, dict[str, _QueryEntry]] = {}  # source -> whole-source queries
         self._pairs = 0
 
     def __len__(self) -> int:
@@ -128,6 +137,9 @@ class MatchIndex:
             terms = [self._ref_term(t) for t in query.terms]
             positive = {t.key for alt in query.alternatives for t in alt}
             entry = _QueryEntry(query, terms)
+            if not query.alternatives:
+                for source in query.scope.include:
+                    self._whole.setdefault(source, {})[query.key] = entry
             for te in terms:
                 if te.term.key in positive:
                     te.queries[query.key] = entry
@@ -150,6 +162,12 @@ class MatchIndex:
         self._pairs -= 1
         if not entry.chats:
             del self._queries[query_key]
+            if not entry.query.alternatives:
+                for source in entry.query.scope.include:
+                    whole = self._whole[source]
+                    del whole[query_key]
+                    if not whole:
+                        del self._whole[source]
             for te in entry.terms:
                 if te.queries.pop(query_key, None) is not None:
                     te.entries = tuple(te.queries.values())
@@ -292,8 +310,11 @@ class MatchIndex:
             for key in table.keys() & subs:
                 other.update(table[key])
 
-    def match(self, title: str, summary: str = "") -> dict[int, list[Match]]:
-        """chat id -> the matches of its queries in this headline (title and summary).
+    def match(
+        self, title: str, summary: str = "", source: str | None = None
+    ) -> dict[int, list[Match]]:
+        """chat id -> the matches of its queries in this headline (title and summary) of
+        ``source`` (its slug; ``None``: unknown, so no query scoped to a source matches).
 
         Each distinct term is verified once, each distinct query evaluated once, and one
         :class:`Match` is shared by every chat that follows the query under the same display
@@ -307,7 +328,8 @@ class MatchIndex:
             self._scan(tt, 0, words, phrases, other)
         if st.toks:
             self._scan(st, 1, words, phrases, other)
-        if not words and not phrases and not other:
+        whole = self._whole.get(source) if source is not None else None
+        if not words and not phrases and not other and not whole:
             return {}
         found: dict[_TermEntry, tuple[tuple[Span, ...], tuple[Span, ...]]] = {}
         for te, (in_title, in_summary) in words.items():
@@ -325,10 +347,18 @@ class MatchIndex:
         entries: dict[_QueryEntry, None] = {}
         for te in found:
             entries.update(dict.fromkeys(te.entries))
+        if whole:
+            entries.update(dict.fromkeys(whole.values()))
         result: dict[int, list[Match]] = {}
         get = result.get
+        ts: tuple[Span, ...]
+        ss: tuple[Span, ...]
         for entry in entries:
-            if entry.single is not None:
+            if entry.scope is not None and not entry.scope.allows(source):
+                continue
+            if not entry.alts:  # a whole source
+                ts, ss = (), ()
+            elif entry.single is not None:
                 ts, ss = found[entry.single]
             else:  # OR / AND / exclusions, as Query.evaluate
                 h = _evaluate(entry, found)

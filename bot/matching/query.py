@@ -10,7 +10,9 @@ from typing import Any, ClassVar
 
 from .normalize import _QUOTES, _TOKEN, SEPARATORS, Text, analyse, fold
 
-__all__ = ["MAX_QUERY_LENGTH", "MAX_TERMS", "Match", "Query", "QueryError", "Term", "parse_query"]
+__all__ = [
+    "MAX_QUERY_LENGTH", "MAX_TERMS", "Match", "Query", "QueryError", "Scope", "Term", "parse_terms",
+]
 
 MAX_QUERY_LENGTH = 100
 MAX_TERMS = 10
@@ -43,6 +45,11 @@ class QueryError(ValueError):
         "q_too_many": "A query can have at most {limit} keywords or phrases (this one has "
         "{count})",
         "q_not_stable": "This query would not read the same once stored; write it more simply",
+        "q_bad_source": "{name} is not a source name: write source:name with the short name "
+        "/sources shows",
+        "q_too_many_sources": "A query can name at most {limit} sources",
+        "q_source_excludes": "Following a whole source takes no -word: follow keywords in it "
+        "instead (Nexperia source:caixin)",
         "q_invisible": "A query cannot hold control or formatting characters (found {char})",
     }
     EXAMPLES: ClassVar[str] = (
@@ -288,6 +295,38 @@ def term_hits(term: Term, title: Text, summary: Text) -> tuple[tuple[Span, ...],
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a query applies: only in ``include`` (when not empty), never in ``exclude``
+    (source slugs, lower case)."""
+
+    include: frozenset[str] = frozenset()
+    exclude: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude)
+
+    def allows(self, source: str | None) -> bool:
+        """Does a headline of ``source`` fall in the scope (an unknown source only when the
+        scope names none)?"""
+        if source is None:
+            return not self
+        return (not self.include or source in self.include) and source not in self.exclude
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self.include | self.exclude
+
+    def text(self) -> str:
+        """The scope as written in a query's display form and key (sorted, canonical)."""
+        parts = [f"source:{n}" for n in sorted(self.include)]
+        parts += [f"-source:{n}" for n in sorted(self.exclude)]
+        return " ".join(parts)
+
+
+NO_SCOPE = Scope()
+
+
 @dataclass(frozen=True)
 class Query:
     """A parsed query.  ``text`` is the display form, ``key`` identifies the query."""
@@ -296,6 +335,8 @@ class Query:
     key: str
     alternatives: tuple[tuple[Term, ...], ...] = field(repr=False, compare=False, default=())
     excludes: tuple[Term, ...] = field(repr=False, compare=False, default=())
+    # the sources it applies to (``source:x``, ``-source:y``); no alternatives: a whole source
+    scope: Scope = field(repr=False, compare=False, default=NO_SCOPE)
 
     @property
     def terms(self) -> tuple[Term, ...]:
@@ -308,8 +349,11 @@ class Query:
             seen.setdefault(t.key, t)
         return tuple(seen.values())
 
-    def find(self, title: str, summary: str = "") -> Match | None:
-        """The match of this query in a headline, or ``None``."""
+    def find(self, title: str, summary: str = "", source: str | None = None) -> Match | None:
+        """The match of this query in a headline of ``source`` (its slug), or ``None``.
+        ``source=None``: the source is not known, the scope is not checked."""
+        if source is not None and not self.scope.allows(source):
+            return None
         tt, st = analyse(title), analyse(summary)
         hits: Hits = {}
         for term in self.terms:
@@ -324,6 +368,8 @@ class Query:
             if t.key in hits:
                 return None
         alts = self.alternatives
+        if not alts:  # a whole source (its scope is checked by the caller)
+            return Match(self, (), ())
         if len(alts) == 1 and len(alts[0]) == 1:
             h = hits.get(alts[0][0].key)
             return None if h is None else Match(self, h[0], h[1])
@@ -401,8 +447,9 @@ def _shown(lexeme: _Lexeme) -> str:
     return f'"{body}"' if kind == "quoted" else f'-"{body}"' if kind == "-quoted" else body
 
 
-def parse_query(text: str) -> Query:
-    """Parse a query (see the module docs for the language); raises :class:`QueryError`.
+def parse_terms(text: str) -> Query:
+    """Parse a query without sources (see the module docs); raises :class:`QueryError`.
+    ``bot.matching.scope.parse_query`` takes the ``source:`` parts off first.
 
     The display form ``text`` parses back into the same query (same ``text``, same ``key``,
     same terms): it is what gets stored.  So anything the display form leaves out must not

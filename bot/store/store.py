@@ -336,6 +336,19 @@ class Store:
         """Forget the state of sources no longer configured; return how many were dropped."""
         return self._tables.sources.prune(keep)
 
+    # ------------------------------------------------------------------ source registry
+
+    def registry_entries(self) -> list[dict[str, Any]]:
+        """Every source-registry entry (``bot.sources.registry.SourceEntry.to_dict``)."""
+        return self._tables.registry.entries()
+
+    def put_registry_entry(self, slug: str, entry: dict[str, Any]) -> None:
+        """Store (replace) the registry entry of ``slug``."""
+        self._tables.registry.put(slug, entry)
+
+    def remove_registry_entry(self, slug: str) -> None:
+        self._tables.registry.remove(slug)
+
     # ------------------------------------------------------------------ outbox
 
     def enqueue(self, alerts: Iterable[Alert]) -> int:

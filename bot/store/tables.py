@@ -26,17 +26,19 @@ from bot.store.chats import Chats
 from bot.store.headlines import Headlines
 from bot.store.journal import Journal
 from bot.store.outbox import Outbox
+from bot.store.registry import RegistryTable
 from bot.store.snapshot import Docs
 from bot.store.sources import Sources
 from bot.store.subscriptions import Subscriptions
 
 
-def _migrate(chats: Chats, subscriptions: Subscriptions, outbox: Outbox, old: int, new: int
-             ) -> None:
+def _migrate(chats: Chats, subscriptions: Subscriptions, outbox: Outbox,
+             registry: RegistryTable, old: int, new: int) -> None:
     """``mig``: a chat's rows in every table move to its new id."""
     chats.op_move(old, new)
     subscriptions.op_move(old, new)
     outbox.op_move(old, new)
+    registry.op_move(old, new)
 
 
 def _prune(headlines: Headlines, outbox: Outbox, cutoff: float) -> dict[str, int]:
@@ -46,7 +48,7 @@ def _prune(headlines: Headlines, outbox: Outbox, cutoff: float) -> dict[str, int
 
 
 class Tables:
-    """The five tables and the operations that change them."""
+    """The six tables and the operations that change them."""
 
     def __init__(self, journal: Journal, clock: Callable[[], datetime]) -> None:
         self._journal = journal
@@ -55,18 +57,23 @@ class Tables:
         self.headlines = Headlines(journal, clock)
         self.sources = Sources(journal)
         self.outbox = Outbox(journal, clock)
+        self.registry = RegistryTable(journal)  # before ``ops``: ``mig`` moves its chats
         # functions of the tables, never of ``self``: no reference cycle through ``Tables``
         self.ops: dict[str, Callable[..., Any]] = {
             "chat": self.chats.op_put,
             "sub+": self.subscriptions.op_add,
             "sub-": self.subscriptions.op_remove,
-            "mig": partial(_migrate, self.chats, self.subscriptions, self.outbox),
+            "mig": partial(
+                _migrate, self.chats, self.subscriptions, self.outbox, self.registry
+            ),
             "hl": self.headlines.op_add,
             "src": self.sources.op_set,
             "src-": self.sources.op_remove,
             "enq": self.outbox.op_enqueue,
             "st": self.outbox.op_state,
             "prune": partial(_prune, self.headlines, self.outbox),
+            "reg": self.registry.op_put,
+            "reg-": self.registry.op_remove,
         }
 
     def apply(self, op: Any) -> Any:
@@ -99,6 +106,7 @@ class Tables:
             ("headlines", self.headlines.docs()),
             ("sources", self.sources.docs()),
             ("outbox", self.outbox.docs()),
+            ("registry", self.registry.docs()),
         ]
 
     def load(self, db: TinyDB) -> None:
@@ -109,6 +117,7 @@ class Tables:
         self.headlines.load(db.table("headlines").all())
         self.sources.load(db.table("sources").all())
         self.outbox.load(db.table("outbox").all())
+        self.registry.load(db.table("registry").all())
 
     def stats(self) -> dict[str, int]:
         return {
@@ -117,5 +126,6 @@ class Tables:
             "headlines": len(self.headlines),
             "sources": len(self.sources),
             "outbox": len(self.outbox),
+            "registry": len(self.registry),
             "pending": self.outbox.pending_count(),
         }

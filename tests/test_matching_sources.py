@@ -1,0 +1,101 @@
+"""source:NAME and -source:NAME: parsing, the index's per-source entries, scopes."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.matching import MatchIndex, QueryError, parse_query
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("source:Caixin", "source:caixin"),
+        ("Nexperia source:caixin", "Nexperia source:caixin"),
+        ("source:caixin Nexperia", "Nexperia source:caixin"),
+        ("AI -source:hn", "AI -source:hn"),
+        ("eVTOL OR AI source:b source:a", "eVTOL OR AI source:a source:b"),
+        ('"a source:x phrase"', '"a source:x phrase"'),
+    ],
+)
+def test_display_form_is_canonical_and_parses_back(text: str, shown: str) -> None:
+    q = parse_query(text)
+    assert q.text == shown
+    assert parse_query(q.text).key == q.key
+
+
+def test_scope_is_part_of_the_key() -> None:
+    assert parse_query("AI").key != parse_query("AI source:caixin").key
+    assert parse_query("AI source:caixin").key != parse_query("AI -source:caixin").key
+    assert parse_query("AI source:CAIXIN").key == parse_query("source:caixin AI").key
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("source:", "q_bad_source"),
+        ("AI source:a_b", "q_bad_source"),
+        ("-source:hn", "q_only_excluded"),
+        ("source:caixin -rumor", "q_source_excludes"),
+        ("AI source:a source:b source:c source:d source:e source:f", "q_too_many_sources"),
+    ],
+)
+def test_bad_source_parts_are_refused(text: str, code: str) -> None:
+    with pytest.raises(QueryError) as info:
+        parse_query(text)
+    assert info.value.code == code
+
+
+def test_query_find_checks_the_scope_when_the_source_is_known() -> None:
+    q = parse_query("AI source:caixin")
+    assert q.find("AI news", source="caixin") is not None
+    assert q.find("AI news", source="hn") is None
+    assert q.find("AI news") is not None  # source unknown: not checked (delivery highlights)
+    whole = parse_query("source:caixin")
+    m = whole.find("Anything at all", source="caixin")
+    assert m is not None and m.title_spans == ()
+    assert whole.find("Anything", source="hn") is None
+
+
+def test_index_whole_source_scoped_and_excluded() -> None:
+    ix = MatchIndex()
+    ix.add(1, parse_query("source:caixin"))
+    ix.add(2, parse_query("AI source:caixin"))
+    ix.add(3, parse_query("AI -source:hn"))
+    ix.add(4, parse_query("AI"))
+    assert set(ix.match("AI rises", "", "caixin")) == {1, 2, 3, 4}
+    assert set(ix.match("AI rises", "", "hn")) == {4}
+    assert set(ix.match("AI rises", "", "scmp")) == {3, 4}
+    assert set(ix.match("Rain in Beijing", "", "caixin")) == {1}
+    assert ix.match("Rain in Beijing", "", "hn") == {}
+    [m] = ix.match("Rain", "", "caixin")[1]
+    assert m.query.text == "source:caixin" and m.title_spans == ()
+
+
+def test_index_drops_whole_source_entries_with_their_last_chat() -> None:
+    ix = MatchIndex()
+    q = parse_query("source:caixin")
+    ix.add(1, q)
+    ix.add(2, q)
+    ix.remove(1, q.key)
+    assert set(ix.match("x", "", "caixin")) == {2}
+    ix.remove(2, q.key)
+    assert ix.match("x", "", "caixin") == {} and len(ix) == 0
+    ix.add(5, q)
+    ix.move_chat(5, -5)
+    assert set(ix.match("x", "", "caixin")) == {-5}
+
+
+def test_index_agrees_with_query_find_on_scoped_queries() -> None:
+    texts = ["AI source:a", "AI -source:b", "source:a", "eVTOL OR AI source:b", "AI"]
+    ix = MatchIndex()
+    for n, text in enumerate(texts):
+        ix.add(n, parse_query(text))
+    for source in ("a", "b", "c"):
+        for title in ("AI and eVTOL", "nothing here", "eVTOLs"):
+            got = {c for c, _ in ix.match(title, "", source).items()}
+            want = {
+                n for n, text in enumerate(texts)
+                if parse_query(text).find(title, source=source) is not None
+            }
+            assert got == want, (source, title)
