@@ -313,19 +313,24 @@ async def running(
     try:
         if application.post_init:
             await application.post_init(application)
+        updater = application.updater
+        if updater is None:
+            raise RuntimeError("the application was built without an updater")
         options = webhook_options(core.settings)
         if options is not None:
-            await application.updater.start_webhook(**options)
+            await updater.start_webhook(**options)
         else:
-            await application.updater.start_polling(
-                poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+            await updater.start_polling(
+                poll_interval=0.0,
+                timeout=timedelta(seconds=poll_timeout),
+                allowed_updates=ALLOWED_UPDATES,
             )
         await application.start()
         try:
             yield
         finally:
-            if application.updater.running:
-                await application.updater.stop()
+            if updater.running:
+                await updater.stop()
             if application.running:
                 await application.stop()
             if application.post_stop:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -325,9 +326,11 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def load_settings(path: str | Path | None, *, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | Path | None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Read ``path`` (TOML; ``None`` means built-in defaults) and the environment."""
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -340,7 +343,7 @@ def load_settings(path: str | Path | None, *, environ: dict[str, str] | None = N
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     for variable, key in ((TOKEN_ENV, "token"), (WEBHOOK_SECRET_ENV, "webhook_secret")):
-        value = environ.get(variable)
+        value = env.get(variable)
         if value:
             raw.setdefault("telegram", {})
             if isinstance(raw["telegram"], dict):

@@ -18,6 +18,7 @@ holds and from what every poll finds; failures keep their back-off.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -139,9 +140,12 @@ class Poller:
                 continue  # backing off after an error the store could not record
             task = asyncio.create_task(self.poll(source), name=f"poll:{name}")
             self._tasks[name] = task
-            task.add_done_callback(lambda _t, n=name: self._tasks.pop(n, None))
+            task.add_done_callback(functools.partial(self._forget_task, name))
             started.append(name)
         return started
+
+    def _forget_task(self, name: str, _task: object) -> None:
+        self._tasks.pop(name, None)
 
     async def poll_all(self) -> list[PollResult]:
         """Poll every enabled source now (used by tests and at start-up)."""

@@ -260,7 +260,8 @@ def _parse_inner(value: str, tz: tzinfo, now: datetime) -> datetime | None:
 
     st = feedparser.datetimes._parse_date(text)
     if st is not None:
-        return datetime(*st[:6], tzinfo=UTC)
+        year, month, day, hour, minute, second = st[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     return None
 
 
