@@ -95,6 +95,7 @@ async def test_wrong_token_is_invalid_token(fake: FakeTelegram) -> None:
 def test_unknown_method_and_json_body(fake: FakeTelegram) -> None:
     status, body = _raw(fake, "sendCarrierPigeon")
     assert (status, body["description"]) == (404, "Not Found")
+    fake.expect_violations("unknown method 'sendCarrierPigeon'")
     fake.add_chat(USER)
     status, body = _raw(fake, "sendMessage", {"chat_id": USER, "text": "json body"})
     assert status == 200 and body["ok"] and body["result"]["text"] == "json body"
@@ -173,6 +174,12 @@ async def test_length_counts_visible_utf16(fake: FakeTelegram, bot: telegram.Bot
     with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
         await bot.send_message(USER, "<b> </b>", parse_mode="HTML")
     assert len(fake.sent) == 3 and fake.count(400) == 4
+    fake.expect_violations(
+        "4097 characters",
+        "4098 characters",
+        "0 characters, the reference allows 1-4096",
+        "0 characters, the reference allows 1-4096",
+    )
 
 
 async def test_migration_raises_chat_migrated(fake: FakeTelegram, bot: telegram.Bot) -> None:
@@ -473,6 +480,7 @@ async def test_edit_and_callback_errors(fake: FakeTelegram, bot: telegram.Bot) -
     too_big = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="x" * 65)]])
     with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(USER, "buttons", reply_markup=too_big)
+    fake.expect_violations("callback_data: 65 bytes, the reference allows 1-64 bytes")
     with pytest.raises(ValueError, match="sent no message"):
         fake.push_callback(USER, 999, "x")
     assert [e.method for e in fake.edits] == ["editMessageText", "editMessageReplyMarkup"]
