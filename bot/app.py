@@ -40,6 +40,7 @@ from bot.core import (
 )
 from bot.delivery.outbox import Deliverer
 from bot.delivery.pacing import Pacer
+from bot.fairness import Budgets, ChatLanes
 from bot.i18n import t
 from bot.metrics import Metrics, MetricsServer
 from bot.models import utcnow
@@ -50,7 +51,6 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
-CONCURRENT_UPDATES = 32
 # Messages in flight may finish within this at shutdown: inside `docker stop`'s 10 s, so the
 # final snapshot is written before the container is killed.
 STOP_GRACE_SECONDS = 5.0
@@ -69,6 +69,7 @@ def build_application(
     if not token:
         raise ValueError("no bot token: set TELEGRAM_BOT_TOKEN")
     metrics = Metrics()
+    lanes = ChatLanes(Budgets())
     application = (
         Application.builder()
         .token(token)
@@ -78,10 +79,9 @@ def build_application(
         .post_init(start_services)
         .post_stop(stop_services)
         .post_shutdown(close_store)
-        # Commands of different chats must not wait for each other's replies, which the
-        # Pacer spaces per chat (3 s in a group); handlers never await between a store read
-        # and the write that depends on it, so they may interleave.
-        .concurrent_updates(CONCURRENT_UPDATES)
+        # Each chat's updates run in a lane of their own, within a command budget: a reply
+        # that waits for its chat's pacing (3 s in a group) holds no shared slot (bot.fairness).
+        .concurrent_updates(lanes)
         .build()
     )
     webhook.install(application)  # our webhook server: bodies capped, judged by headers first
@@ -95,9 +95,19 @@ def build_application(
     )
     metrics.track(lambda: store_gauges(core))
     attach(application, core)
+    lanes.username = lambda: bot_username(application)
+    lanes.on_refused = lambda update: handlers.slow_down(update, core)
     handlers.register(application, settings.telegram.admin_ids)
     application.add_error_handler(on_error)
     return application
+
+
+def bot_username(application: BotApplication) -> str | None:
+    """The bot's @username once ``getMe`` answered (None before)."""
+    try:
+        return application.bot.username
+    except RuntimeError:  # not initialised yet
+        return None
 
 
 async def start_services(application: BotApplication) -> None:
@@ -237,6 +247,8 @@ async def prune(context: BotContext) -> None:
 async def stop_services(application: BotApplication) -> None:
     core = core_of(application)
     await stop_metrics(application)
+    if isinstance(application.update_processor, ChatLanes):  # updates being answered finish
+        await application.update_processor.drain(STOP_GRACE_SECONDS)
     if core.poller is not None:
         await core.poller.stop()
     if core.deliverer is not None:

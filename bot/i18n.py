@@ -337,6 +337,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This query would not read the same once stored; write it more simply",
         "zh": "这个查询保存后含义会改变，请写得简单一些",
     },
+    "slow_down": {
+        "en": "Slow down, please: too many commands at once, so I skipped some. Try again in "
+        "a few seconds.",
+        "zh": "请慢一点：命令太多太快，有些我跳过了。请过几秒再试。",
+    },
     "q_invisible": {
         "en": "A query cannot hold control or formatting characters (found {char})",
         "zh": "关键词不能包含控制字符或格式字符（发现了 {char}）",

@@ -15,7 +15,7 @@ input: bad input gets a reply that says what was wrong and what to type.  In gro
 administrators may change what the group receives.
 """
 
-from bot.handlers.registration import bot_commands, publish_commands, register
+from bot.handlers.registration import bot_commands, publish_commands, register, slow_down
 from bot.handlers.request import lang_of
 
-__all__ = ["bot_commands", "lang_of", "publish_commands", "register"]
+__all__ = ["bot_commands", "lang_of", "publish_commands", "register", "slow_down"]

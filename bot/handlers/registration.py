@@ -15,10 +15,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.core import BotApplication, BotContext
+from bot.core import BotApplication, BotContext, Core
 from bot.handlers import buttons, membership, operators, settings, subscriptions, welcome
 from bot.handlers.replies import reply, shown
-from bot.handlers.request import Callback, lang_of
+from bot.handlers.request import Callback, chat_language, lang_of
 from bot.i18n import ADMIN_COMMANDS, COMMANDS, t
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,17 @@ async def unknown_command(update: Update, context: BotContext) -> None:
         return  # in groups, only answer commands addressed to this bot by name
     lang = lang_of(update, context)
     await reply(update, t(lang, "unknown_command", command=shown(name)))
+
+
+async def slow_down(update: Update, core: Core) -> None:
+    """Over its command budget (``bot.fairness``): tell the chat, once a minute at most."""
+    chat = update.effective_chat
+    lang = chat_language(core.store.chat(chat.id) if chat else None, update)
+    text = t(lang, "slow_down")
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)
+    else:
+        await reply(update, text)
 
 
 async def plain_text(update: Update, context: BotContext) -> None:
