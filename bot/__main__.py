@@ -1,7 +1,7 @@
 """The command line: ``python -m bot [--config FILE] [run | check [--json] | stories ...]``.
 
 ``run`` (the default) starts the bot with long polling, or as a webhook server when
-``[telegram] webhook_url`` is set; SIGINT and SIGTERM stop it cleanly.
+``[telegram] webhook_url`` is set; SIGINT and SIGTERM stop it cleanly (``bot.startup``).
 ``check`` fetches every configured source once and prints what it parsed and how often the bot
 polls it, with no token and without touching the store, so a user can try a config before
 running the bot.
@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from bot import version
 from bot.config import ConfigError, Settings, load_settings, resolve_config_path
 from bot.models import utcnow
 
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
-# Telegram unreachable at start (a network blip at boot): keep trying, with PTB's growing
-# waits, rather than exit and stay down.  A rejected token still stops the bot at once.
-STARTUP_RETRIES = -1
 EXIT_STORE = 3
 
 
@@ -96,7 +94,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--config", help="TOML config file (default: $NEWSBOT_CONFIG, ./config.toml)"
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    parser.add_argument(
+        "--log-level", help="DEBUG, INFO, WARNING (default INFO)"
+    )
+    parser.add_argument("--version", action="version", version=f"newsbot {version()}")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (default)")
     check = commands.add_parser("check", help="fetch every source once and print what it parsed")
@@ -109,6 +110,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return dispatch(args)
+    except KeyboardInterrupt:  # Ctrl-C before the bot's own signal handling is in place
+        return 130
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    args.log_level = args.log_level or "INFO"
     try:
         settings = load_settings(resolve_config_path(args.config))
     except ConfigError as exc:
@@ -125,13 +134,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(settings: Settings) -> int:
-    from bot.app import ALLOWED_UPDATES, build_application, webhook_options
+    from bot.app import build_application, webhook_options
+    from bot.startup import EXIT_TOKEN, TOKEN_REFUSED, ignore_stop_signals, serve
     from bot.store import Store, StoreError
 
     if not settings.token:
         print(
             "newsbot: no bot token. Set the environment variable TELEGRAM_BOT_TOKEN "
-            "(or [telegram] token in the config file).",
+            "(or [telegram] token in the config file); a token comes from @BotFather in "
+            "Telegram.",
             file=sys.stderr,
         )
         return EXIT_CONFIG
@@ -142,26 +153,31 @@ def run(settings: Settings) -> int:
     except StoreError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return EXIT_STORE
-    application = build_application(settings, store)
     options = webhook_options(settings)
+    if options is not None:
+        log.info(
+            "webhook: listening on %s:%s, path %s",
+            options["listen"],
+            options["port"],
+            settings.telegram.webhook_path,
+        )
+
+    async def build_and_serve() -> int:
+        # built in the loop it runs in: what it makes of asyncio belongs to that loop
+        application = build_application(settings, store)
+        return await serve(application, settings, webhook=options, restore_signals=False)
+
     try:
-        if options is not None:
-            log.info(
-                "webhook: listening on %s:%s, path %s",
-                options["listen"],
-                options["port"],
-                settings.telegram.webhook_path,
-            )
-            application.run_webhook(**options, bootstrap_retries=STARTUP_RETRIES)
-        else:
-            application.run_polling(
-                allowed_updates=ALLOWED_UPDATES, bootstrap_retries=STARTUP_RETRIES
-            )
+        status = asyncio.run(build_and_serve())
     except Exception:
         # Logged, so the token filter sees the traceback (PTB's InvalidToken quotes the token).
         log.exception("newsbot stopped on an error")
         return 1
-    return 0
+    finally:
+        ignore_stop_signals()
+    if status == EXIT_TOKEN:
+        print(TOKEN_REFUSED, file=sys.stderr)
+    return status
 
 
 async def check(settings: Settings, *, as_json: bool) -> int:
