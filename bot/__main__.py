@@ -1,4 +1,4 @@
-"""The command line: ``python -m bot [--config FILE] [run | check [--json] | stories ...]``.
+"""The command line: ``python -m bot [--config FILE] [run | check | stories | shell]``.
 
 ``run`` (the default) starts the bot with long polling, or as a webhook server when
 ``[telegram] webhook_url`` is set; SIGINT and SIGTERM stop it cleanly (``bot.startup``).
@@ -6,6 +6,7 @@
 polls it, with no token and without touching the store, so a user can try a config before
 running the bot.
 ``stories --input FILE [--json]`` prints which headlines the same-story rule folds together.
+``shell`` runs the whole bot with Telegram played in the terminal (``bot.shell``).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--config", help="TOML config file (default: $NEWSBOT_CONFIG, ./config.toml)"
     )
     parser.add_argument(
-        "--log-level", help="DEBUG, INFO, WARNING (default INFO)"
+        "--log-level", help="DEBUG, INFO, WARNING (default INFO; WARNING for shell)"
     )
     parser.add_argument("--version", action="version", version=f"newsbot {version()}")
     commands = parser.add_subparsers(dest="command")
@@ -105,6 +106,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     stories = commands.add_parser("stories", help="which headlines are one story")
     stories.add_argument("--input", help="one JSON headline per line (- for stdin)")
     stories.add_argument("--json", action="store_true", help="one JSON object per headline")
+    from bot.shell.cli import add_shell_parser
+
+    add_shell_parser(commands)
     return parser.parse_args(argv)
 
 
@@ -117,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "shell":
+        from bot.shell.cli import run_shell
+
+        setup_logging(args.log_level or "WARNING", None)
+        return run_shell(args)
     args.log_level = args.log_level or "INFO"
     try:
         settings = load_settings(resolve_config_path(args.config))
@@ -142,7 +151,7 @@ def run(settings: Settings) -> int:
         print(
             "newsbot: no bot token. Set the environment variable TELEGRAM_BOT_TOKEN "
             "(or [telegram] token in the config file); a token comes from @BotFather in "
-            "Telegram.",
+            "Telegram. `newsbot shell` tries the bot without one.",
             file=sys.stderr,
         )
         return EXIT_CONFIG

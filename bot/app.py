@@ -24,6 +24,7 @@ from typing import Any, cast
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
+from telegram.request import BaseRequest
 
 from bot import handlers, webhook
 from bot.config import Settings
@@ -62,16 +63,24 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
 def build_application(
-    settings: Settings, store: Store, *, clock: Callable[[], datetime] = utcnow
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    requests: tuple[BaseRequest, BaseRequest] | None = None,
 ) -> BotApplication:
-    """``clock`` is what schedules, pauses and alert ages read (tests move it by hand)."""
+    """``clock`` is what schedules, pauses and alert ages read (tests move it by hand);
+    ``requests`` (for calls, for getUpdates) replace the HTTP clients (``bot.shell``)."""
     token = settings.token
     if not token:
         raise ValueError("no bot token: set TELEGRAM_BOT_TOKEN")
     metrics = Metrics()
     lanes = ChatLanes(Budgets())
+    builder = Application.builder()
+    if requests is not None:
+        builder = builder.request(requests[0]).get_updates_request(requests[1])
     application = (
-        Application.builder()
+        builder
         .token(token)
         .context_types(CONTEXT_TYPES)  # handlers and jobs get a BotContext: context.core
         .base_url(settings.telegram.api_base_url)
@@ -115,7 +124,8 @@ async def start_services(application: BotApplication) -> None:
     core = core_of(application)
     settings = core.settings
     await publish_commands(application)
-    core.fetcher = Fetcher(settings.polling)
+    if core.fetcher is None:  # the shell brings one of its own (its demo source)
+        core.fetcher = Fetcher(settings.polling)
     core.deliverer = Deliverer(
         application.bot,
         core.store,
