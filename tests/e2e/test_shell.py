@@ -147,6 +147,7 @@ def test_with_a_config_it_polls_that_configs_sources_and_keeps_its_store(tmp_pat
         "[polling]\ninterval_seconds = 1\n"
         f'[storage]\npath = "{store}"\n'
         f'[[sources]]\nname = "Tech"\nurl = "{feed.url}"\nfetch_summaries = false\n'
+        "interval_seconds = 1\n"
     )
     talk = Conversation("--config", str(config), "shell", "--wait", "0")
     talk.type("/follow eVTOL")
