@@ -25,6 +25,9 @@ EXIT_STORE = 3
 #: Seconds between two messages to one chat in the shell (Telegram's pace is 1 s, 3 s in
 #: groups: the shell has no flood limit to respect and should answer at once).
 SHELL_SPACING = 0.05
+#: The command budget in the shell (the bot's: a burst of 10, then 1 a second): one person,
+#: and a script that feeds its lines as fast as the bot answers them.
+SHELL_BURST = 1000
 #: At end of piped input, how long to wait for the alerts the input asked for.
 DEFAULT_WAIT = 30.0
 
@@ -154,6 +157,7 @@ def _run(args: argparse.Namespace, settings: Settings, person: Any, tmp: Path) -
     from bot.app import build_application
     from bot.core import core_of
     from bot.delivery.pacing import Pacer
+    from bot.fairness import Budgets, ChatLanes
     from bot.shell.api import ShellApi, ShellRequest
     from bot.shell.demo import DemoFeed
     from bot.shell.render import Terminal
@@ -189,6 +193,9 @@ def _run(args: argparse.Namespace, settings: Settings, person: Any, tmp: Path) -
         pacer = application.bot.rate_limiter
         if isinstance(pacer, Pacer):
             pacer.private_interval = pacer.group_interval = SHELL_SPACING
+        lanes = application.update_processor
+        if isinstance(lanes, ChatLanes):  # a script types faster than 1 command a second
+            lanes.budgets = Budgets(burst=SHELL_BURST, rate=SHELL_BURST)
         if demo is not None:
             core_of(application).fetcher = Fetcher(settings.polling, transport=demo.transport())
         return await Session(

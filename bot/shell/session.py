@@ -151,11 +151,13 @@ class Session:
         """Is anything under way: updates not handled, calls or sends not answered?"""
         app: Any = self.application
         pacer = app.bot.rate_limiter
+        processor = app.update_processor
         return bool(
             self.api.waiting
             or self.api.in_flight
             or not app.update_queue.empty()
-            or app.update_processor.current_concurrent_updates
+            or processor.current_concurrent_updates
+            or getattr(processor, "busy", 0)  # ChatLanes: lanes with updates running or waiting
             or (pacer is not None and getattr(pacer, "queued", 0))
         )
 

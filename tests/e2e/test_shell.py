@@ -175,3 +175,11 @@ def test_ctrl_c_while_waiting_for_input_ends_cleanly():
     assert "Fatal Python error" not in stderr  # a reader thread holding stdin's lock at exit
     for noise in NOISE:
         assert noise not in stderr
+
+
+def test_a_long_script_is_answered_line_by_line():
+    """The bot's command budget (10 at once, then 1 a second) would drop most of a script fed
+    at machine speed: the shell's budget is one person's, and every line is answered."""
+    result = shell("shell", "--wait", "0", input_text="/settings\n" * 15)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("bot: **Settings of this chat**") == 15
