@@ -59,7 +59,7 @@ PRUNE_SECONDS = 3600.0
 #: /healthz fails when the poll job has not run for this long (3 ticks).
 HEALTH_TICK_SECONDS = 3 * TICK_SECONDS
 #: The update types the bot handles, asked of Telegram in both modes.
-ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member", "inline_query"]
 
 
 def build_application(

@@ -55,6 +55,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("pause", "Pause alerts for a while", "暂停推送一段时间", "/pause 8h"),
     ("resume", "Resume alerts", "恢复推送", "/resume"),
     ("share", "A link that follows a keyword in one tap", "生成一键关注链接", "/share eVTOL"),
+    ("channel", "Link a channel you run, to send alerts there", "绑定你管理的频道，向其推送", "/channel @mychannel"),
+    ("channels", "Channels you linked", "已绑定的频道", "/channels"),
     ("language", "English or 中文", "切换语言（English / 中文）", "/language zh"),
     ("help", "How to use the bot", "使用帮助", "/help"),
     ("start", "Start (or restart) alerts in this chat", "开始（或重新开始）接收推送", "/start"),
@@ -163,6 +165,67 @@ TEXTS: dict[str, dict[str, str]] = {
     "error": {
         "en": "Sorry, something went wrong on my side. Please try again.",
         "zh": "抱歉，我这边出了点问题，请再试一次。",
+    },
+    "channel_usage": {
+        "en": "Usage: <code>/channel @mychannel</code> (or the channel's numeric id, or forward "
+        "me a post from it). First add me to the channel as an administrator who may post "
+        "messages.",
+        "zh": "用法：<code>/channel @频道名</code>（或频道的数字 ID，或把频道里的一条消息转发给我）。"
+        "请先把我加为频道管理员，并允许我发布消息。",
+    },
+    "channel_private_only": {
+        "en": "Link channels in a private chat with me: send /channel there.",
+        "zh": "请在与我的私聊中绑定频道：在那里发送 /channel。",
+    },
+    "channel_unknown": {
+        "en": "I cannot see {channel}. Check the name, and add me to the channel as an "
+        "administrator first.",
+        "zh": "我看不到 {channel}。请检查名称，并先把我加为该频道的管理员。",
+    },
+    "channel_not_channel": {
+        "en": "{channel} is not a channel. Groups use the commands inside the group.",
+        "zh": "{channel} 不是频道。群组请在群内直接使用命令。",
+    },
+    "channel_not_admin": {
+        "en": "Only the creator or an administrator of {channel} can manage its alerts, and "
+        "Telegram says you are neither.",
+        "zh": "只有 {channel} 的创建者或管理员可以管理它的推送，而 Telegram 显示你不是。",
+    },
+    "channel_bot_cannot_post": {
+        "en": "I cannot post in {channel}. Make me an administrator there with the right to "
+        "post messages, then send /channel again.",
+        "zh": "我无法在 {channel} 发布消息。请把我设为该频道管理员并允许发布消息，然后再发一次 /channel。",
+    },
+    "channel_linked": {
+        "en": "📢 Linked {channel}. Name it first to manage it: <code>/follow {channel} eVTOL</code>, "
+        "<code>/list {channel}</code>, <code>/digest {channel} 08:00</code>.",
+        "zh": "📢 已绑定 {channel}。在命令里先写频道名即可管理它：<code>/follow {channel} eVTOL</code>、"
+        "<code>/list {channel}</code>、<code>/digest {channel} 08:00</code>。",
+    },
+    "channel_not_linked": {
+        "en": "{channel} is not linked here. Link it first with <code>/channel {channel}</code>.",
+        "zh": "{channel} 尚未绑定。请先用 <code>/channel {channel}</code> 绑定。",
+    },
+    "channels_too_many": {
+        "en": "You can link at most {limit} channels.",
+        "zh": "最多可以绑定 {limit} 个频道。",
+    },
+    "channels_empty": {
+        "en": "No linked channels. <code>/channel @mychannel</code> links one you run.",
+        "zh": "还没有绑定频道。用 <code>/channel @频道名</code> 绑定你管理的频道。",
+    },
+    "channels_heading": {"en": "<b>Linked channels ({count})</b>", "zh": "<b>已绑定的频道（{count}）</b>"},
+    "channels_line": {
+        "en": "• {channel} {title}: {count} keywords, {state}",
+        "zh": "• {channel} {title}：{count} 个关键词，{state}",
+    },
+    "channels_hint": {
+        "en": "Name a channel first in any command: <code>/follow @mychannel eVTOL</code>.",
+        "zh": "在任何命令里先写频道名：<code>/follow @频道名 eVTOL</code>。",
+    },
+    "inline_bad_query": {
+        "en": "Invalid search: {reason}",
+        "zh": "搜索无效：{reason}",
     },
     "admins_only": {
         "en": "Only this group's administrators can change its alerts.",

@@ -393,6 +393,12 @@ def render_latest(
     return out
 
 
+def render_post(headline: Headline, *, tz: tzinfo | None = None) -> str:
+    """One headline as a message of its own (an inline result posted in a chat): the title
+    as a link, then the source and the time."""
+    return _batch_line(headline, (), tz).removeprefix("• ")
+
+
 # --------------------------------------------------------------------------- plain text
 
 _A_TAG = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL | re.IGNORECASE)

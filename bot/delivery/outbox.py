@@ -360,7 +360,9 @@ class Deliverer:
         for text, indices in render_batch_parts(
             items, summary_chars=self.summary_chars, tz=tz, lang=lang
         ):
-            if len(fresh) == 1:
+            if chat.kind == "channel":
+                markup = None  # anyone in a channel could press them
+            elif len(fresh) == 1:
                 queries = [(m.query.text, m.query.key) for m in items[0][1] if _has_key(m)]
                 markup = alert_keyboard(lang, queries)
             else:

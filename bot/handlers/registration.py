@@ -11,12 +11,22 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
 from bot.core import BotApplication, BotContext, Core
-from bot.handlers import buttons, membership, operators, settings, subscriptions, welcome
+from bot.handlers import (
+    buttons,
+    channels,
+    inline,
+    membership,
+    operators,
+    settings,
+    subscriptions,
+    welcome,
+)
 from bot.handlers.replies import reply, shown
 from bot.handlers.request import Callback, chat_language, lang_of
 from bot.i18n import ADMIN_COMMANDS, COMMANDS, t
@@ -40,6 +50,8 @@ COMMAND_HANDLERS: tuple[tuple[str, Callback], ...] = (
     ("resume", settings.resume),
     ("language", settings.language),
     ("share", subscriptions.share),
+    ("channel", channels.channel_command),
+    ("channels", channels.channels_command),
 )
 #: The operators' commands: answered only in an operator's private chat; anywhere else, and
 #: for anyone else, they are unknown commands (and absent from the menu).
@@ -59,6 +71,9 @@ def register(application: BotApplication, admin_ids: list[int]) -> None:
     for name, handler in OPERATOR_HANDLERS:
         application.add_handler(CommandHandler(name, handler, filters=operators_here))
     application.add_handler(CallbackQueryHandler(buttons.button))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
+    forwarded = filters.ChatType.PRIVATE & filters.FORWARDED & ~filters.COMMAND & new
+    application.add_handler(MessageHandler(forwarded, channels.forwarded_post))
     application.add_handler(
         ChatMemberHandler(membership.member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )

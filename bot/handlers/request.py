@@ -16,25 +16,23 @@ a handler whose rule depends on its argument calls ``await request.may_change()`
 from __future__ import annotations
 
 import functools
+import html
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus
-from telegram.error import TelegramError
 
 from bot.core import BotContext, Core
+from bot.handlers.admins import is_chat_admin
 from bot.handlers.replies import argument_text, reply, reply_all
+from bot.handlers.targets import channel_argument, channel_label, find_linked
 from bot.i18n import language_for, normalise_language, t
 from bot.models import Chat
 
 log = logging.getLogger(__name__)
 
-ADMIN_CACHE_SECONDS = 60.0
-ADMIN_CACHE_SIZE = 10_000
 # Telegram's "GroupAnonymousBot": messages of anonymous group admins come from it.
 ANONYMOUS_ADMIN_ID = 1087968824
 
@@ -90,33 +88,23 @@ async def is_group_admin(update: Update, context: BotContext) -> bool:
         return False
     if user.id == ANONYMOUS_ADMIN_ID:
         return True
-    cache = context.core.admin_cache
-    key = (chat.id, user.id)
-    cached = cache.get(key)
-    now = time.monotonic()
-    if cached is not None and now - cached[1] < ADMIN_CACHE_SECONDS:
-        return cached[0]
-    try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
-        allowed = member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
-    except TelegramError as exc:
-        log.warning("cannot check admin rights in chat %s: %s", chat.id, exc)
-        allowed = False
-    if len(cache) >= ADMIN_CACHE_SIZE:  # forget the expired answers, so it cannot grow
-        for stale in [k for k, (_, at) in cache.items() if now - at >= ADMIN_CACHE_SECONDS]:
-            del cache[stale]
-    cache[key] = (allowed, now)
-    return allowed
+    return await is_chat_admin(context.core, context.bot, chat.id, user.id)
 
 
 @dataclass(frozen=True)
 class Request:
-    """What a chat handler is handed: the update, the remembered chat and its language."""
+    """What a chat handler is handed: the update, the chat it changes and the language.
+
+    ``chat`` is the chat the command was typed in, or the linked channel named first
+    (``channel`` is then true and ``text`` is what follows the channel's name); answers always
+    go to the chat the command was typed in."""
 
     update: Update
     context: BotContext
     chat: Chat
     lang: str
+    args: str = ""
+    channel: bool = False
 
     @property
     def core(self) -> Core:
@@ -124,24 +112,32 @@ class Request:
 
     @property
     def text(self) -> str:
-        """Everything after the command word, as typed."""
-        return argument_text(self.update)
+        """Everything after the command word (and after a channel's name), as typed."""
+        return self.args
 
     def t(self, key: str, **values: Any) -> str:
         """The text ``key`` in the chat's language."""
         return t(self.lang, key, **values)
 
     async def reply(self, text: str, *, markup: InlineKeyboardMarkup | None = None) -> None:
-        await reply(self.update, text, markup=markup)
+        """Answer where the command was typed (naming the channel it was about)."""
+        await reply(self.update, self._about() + text, markup=markup)
 
     async def reply_all(
         self, messages: list[str], *, markup: InlineKeyboardMarkup | None = None
     ) -> None:
-        await reply_all(self.update, messages, markup=markup)
+        about = self._about()
+        await reply_all(self.update, [about + m for m in messages], markup=markup)
+
+    def _about(self) -> str:
+        if not self.channel:
+            return ""
+        return f"📢 <b>{html.escape(channel_label(self.chat))}</b>\n"
 
     async def is_admin(self) -> bool:
-        """May the sender change this chat (the group admin rule)?  Nothing is sent."""
-        return await is_group_admin(self.update, self.context)
+        """May the sender change this chat (the group admin rule)?  Nothing is sent.  A
+        channel's administrator was checked when the request was made."""
+        return self.channel or await is_group_admin(self.update, self.context)
 
     async def may_change(self) -> bool:
         """Like :meth:`is_admin`, but a refusal is sent to the chat."""
@@ -152,10 +148,12 @@ class Request:
 
 
 def for_chat(
-    *, admins_only: bool = False
+    *, admins_only: bool = False, channels: bool = False
 ) -> Callable[[Callable[[Request], Awaitable[None]]], Callback]:
     """Turn ``handler(request)`` into a python-telegram-bot callback that first remembers the
-    chat, finds its language and, with ``admins_only``, applies the group admin rule."""
+    chat, finds its language and, with ``admins_only``, applies the group admin rule.  With
+    ``channels``, a private chat may name a linked channel first (``/follow @name eVTOL``):
+    the handler then changes that channel, if the sender is still one of its admins."""
 
     def decorate(handler: Callable[[Request], Awaitable[None]]) -> Callback:
         @functools.wraps(handler)
@@ -163,7 +161,13 @@ def for_chat(
             chat = remember_chat(update, context.core)
             if chat is None:
                 return  # not a chat's update: nothing to answer
-            request = Request(update, context, chat, chat_language(chat, update))
+            lang = chat_language(chat, update)
+            request = Request(update, context, chat, lang, argument_text(update))
+            if channels and chat.kind == "private":
+                target = await channel_request(request)
+                if target is None:
+                    return  # a channel was named but may not be changed: answered
+                request = target
             if admins_only and not await request.may_change():
                 return
             await handler(request)
@@ -171,3 +175,22 @@ def for_chat(
         return callback
 
     return decorate
+
+
+async def channel_request(request: Request) -> Request | None:
+    """``request`` itself, or one aimed at the linked channel its argument names first;
+    None (after saying why) when that channel is not linked or the sender is no admin."""
+    named = channel_argument(request.text)
+    if named is None:
+        return request
+    core = request.core
+    channel = find_linked(core, request.chat, named.ref)
+    if channel is None:
+        await request.reply(request.t("channel_not_linked", channel=html.escape(named.ref)))
+        return None
+    user = request.update.effective_user
+    if user is None or not await is_chat_admin(core, request.context.bot, channel.id, user.id):
+        label = html.escape(channel_label(channel))
+        await request.reply(request.t("channel_not_admin", channel=label))
+        return None
+    return replace(request, chat=channel, args=named.rest, channel=True)

@@ -16,7 +16,7 @@ from bot.models import Chat
 QUIET_OFF = ("off", "none", "关闭")
 
 
-@for_chat()
+@for_chat(channels=True)
 async def settings_command(request: Request) -> None:
     """/settings: everything about this chat in one message."""
     await request.reply(settings_text(request.core, request.chat, request.lang))
@@ -47,7 +47,7 @@ def settings_text(core: Core, chat: Chat, lang: str) -> str:
     )
 
 
-@for_chat(admins_only=True)
+@for_chat(admins_only=True, channels=True)
 async def digest(request: Request) -> None:
     """/digest 08:00 18:00: collect alerts and send them as one message at these times."""
     zone = html.escape(zone_name(request.chat))
@@ -65,7 +65,7 @@ async def digest(request: Request) -> None:
     await request.reply(request.t("digest_set", times=", ".join(times), zone=zone))
 
 
-@for_chat(admins_only=True)
+@for_chat(admins_only=True, channels=True)
 async def instant(request: Request) -> None:
     """/instant: alerts as soon as news appears (the default)."""
     request.core.store.set_setting(request.chat.id, "digest", [])
@@ -73,7 +73,7 @@ async def instant(request: Request) -> None:
     request.core.wake_delivery()  # what the digest was holding goes out now
 
 
-@for_chat(admins_only=True)
+@for_chat(admins_only=True, channels=True)
 async def quiet(request: Request) -> None:
     """/quiet 23:00-07:00: alerts wait until the quiet hours end; /quiet off removes them."""
     zone = html.escape(zone_name(request.chat))
@@ -97,7 +97,7 @@ async def quiet(request: Request) -> None:
     await request.reply(request.t("quiet_set", start=window[0], end=window[1], zone=zone))
 
 
-@for_chat()
+@for_chat(channels=True)
 async def timezone_command(request: Request) -> None:
     """/timezone Asia/Shanghai: the zone of digests and quiet hours; alone, the current one."""
     text = request.text
@@ -116,7 +116,7 @@ async def timezone_command(request: Request) -> None:
     await request.reply(request.t("timezone_set", zone=html.escape(name)))
 
 
-@for_chat(admins_only=True)
+@for_chat(admins_only=True, channels=True)
 async def pause(request: Request) -> None:
     """/pause 8h: skip alerts for a while (at most 30 days)."""
     text = request.text
@@ -140,7 +140,7 @@ def pause_chat(core: Core, chat: Chat, lang: str, duration: timedelta) -> str:
     return t(lang, "paused", until=local, zone=html.escape(zone_name(chat)))
 
 
-@for_chat(admins_only=True)
+@for_chat(admins_only=True, channels=True)
 async def resume(request: Request) -> None:
     """/resume: end a pause now."""
     core = request.core
@@ -151,7 +151,7 @@ async def resume(request: Request) -> None:
     await request.reply(request.t("resumed"))
 
 
-@for_chat(admins_only=True)
+@for_chat(admins_only=True, channels=True)
 async def language(request: Request) -> None:
     """/language zh or /language en: the language the bot speaks in this chat."""
     chosen = normalise_language(request.text)

@@ -24,7 +24,7 @@ MAX_QUERIES_PER_CHAT = 50
 LATEST_COUNT = 5
 
 
-@for_chat(admins_only=True)
+@for_chat(admins_only=True, channels=True)
 async def follow(request: Request) -> None:
     """/follow <keyword or phrase>: alerts for new headlines that match."""
     await follow_text(request, request.text)
@@ -60,7 +60,7 @@ async def follow_text(request: Request, text: str) -> None:
     await request.reply(request.t("followed", query=shown, count=len(existing) + 1))
 
 
-@for_chat(admins_only=True)
+@for_chat(admins_only=True, channels=True)
 async def unfollow(request: Request) -> None:
     """/unfollow <keyword>: stop its alerts; without one, the list to choose from."""
     text = request.text
@@ -79,13 +79,13 @@ async def unfollow(request: Request) -> None:
     await request.reply(request.t("unfollowed", query=html.escape(target)))
 
 
-@for_chat()
+@for_chat(channels=True)
 async def list_command(request: Request) -> None:
     """/list: the chat's keywords, each with a remove button."""
     queries = request.core.store.subscriptions(request.chat.id)
-    await request.reply_all(
-        list_lines(request, queries), markup=list_markup(request.lang, queries)
-    )
+    # A channel's list has no remove buttons: they would act on the chat they are pressed in.
+    markup = None if request.channel else list_markup(request.lang, queries)
+    await request.reply_all(list_lines(request, queries), markup=markup)
 
 
 @for_chat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from bot.deeplinks import query_from_payload
+from bot.handlers.inline import HELP_PAYLOAD
 from bot.handlers.request import Request, for_chat
 from bot.handlers.subscriptions import MAX_QUERIES_PER_CHAT, MAX_QUERY_CHARS, follow_text
 from bot.i18n import COMMANDS, t
@@ -13,6 +14,9 @@ from bot.i18n import COMMANDS, t
 @for_chat()
 async def start(request: Request) -> None:
     """/start: greet, or follow the keyword of a shared link (``/start f_<payload>``)."""
+    if request.text == HELP_PAYLOAD:  # the button under an invalid inline query
+        await request.reply(help_text(request.lang))
+        return
     query = query_from_payload(request.text)
     if query:
         if await request.may_change():

@@ -1,0 +1,91 @@
+"""Inline mode: ``@bot nexperia`` in any chat lists the newest matching headlines.
+
+Answered from memory (the headlines the bot has seen), with the query language of /follow;
+an empty query lists the newest headlines.  Results are the same for everyone
+(``is_personal`` false) and cached briefly by Telegram.  An invalid query gets no results and
+a button that opens the private chat, where /start explains the rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from telegram import (
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+
+from bot.core import BotContext
+from bot.delivery.format import cut_text, render_post
+from bot.handlers.wording import query_reason
+from bot.i18n import language_for, t
+from bot.matching import QueryError, parse_query
+from bot.models import Headline
+
+#: Results per answer (Telegram allows 50).
+INLINE_RESULTS = 10
+#: Seconds Telegram may reuse an answer for the same query.
+INLINE_CACHE_SECONDS = 30
+#: The /start payload of the "how to search" button.
+HELP_PAYLOAD = "inline-help"
+
+
+async def inline_query(update: Update, context: BotContext) -> None:
+    """``@bot <query>``: the newest headlines that match, as inline results."""
+    inline = update.inline_query
+    if inline is None:
+        return
+    lang = language_for(None, inline.from_user.language_code if inline.from_user else None)
+    text = inline.query.strip()
+    core = context.core
+    if not text:
+        headlines = core.store.latest(INLINE_RESULTS)
+    else:
+        try:
+            query = parse_query(text)
+        except QueryError as exc:
+            reason = cut_text(query_reason(lang, exc), 60, sentence=False)
+            await inline.answer(
+                [], cache_time=INLINE_CACHE_SECONDS, is_personal=False,
+                button=InlineQueryResultsButton(
+                    text=t(lang, "inline_bad_query", reason=reason)[:64],
+                    start_parameter=HELP_PAYLOAD,
+                ),
+            )
+            return
+        headlines = core.store.latest(
+            INLINE_RESULTS, lambda h: query.find(h.title, h.summary) is not None
+        )
+    await inline.answer(
+        [inline_result(h) for h in headlines],
+        cache_time=INLINE_CACHE_SECONDS,
+        is_personal=False,
+    )
+
+
+def inline_result(headline: Headline) -> InlineQueryResultArticle:
+    """One headline as an inline result: title, source and time, a line of summary."""
+    when = f"{headline.published:%d %b %H:%M} UTC" if headline.published else ""
+    description = " · ".join(p for p in (headline.source, when) if p)
+    if headline.summary:
+        description += "\n" + cut_text(headline.summary, 120, sentence=False)
+    return InlineQueryResultArticle(
+        id=result_id(headline),
+        title=cut_text(headline.title or "(untitled)", 200, sentence=False),
+        description=description,
+        url=headline.link if headline.link.startswith(("https://", "http://")) else None,
+        input_message_content=InputTextMessageContent(
+            render_post(headline),
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=False),
+        ),
+    )
+
+
+def result_id(headline: Headline) -> str:
+    """A result id of at most 64 bytes that names the headline."""
+    return hashlib.sha256(headline.id.encode("utf-8")).hexdigest()[:32]
