@@ -7,8 +7,7 @@ from __future__ import annotations
 import html
 import logging
 
-from telegram import Chat as TelegramChat
-from telegram import MessageOriginChannel
+from telegram import ChatFullInfo, MessageOriginChannel
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
@@ -99,7 +98,7 @@ async def link_channel(request: Request, ref: str | int) -> None:
     await request.reply(request.t("channel_linked", channel=label))
 
 
-async def bot_may_post(request: Request, info: TelegramChat) -> bool:
+async def bot_may_post(request: Request, info: ChatFullInfo) -> bool:
     """Is the bot an administrator of channel ``info`` with the right to post?"""
     bot = request.context.bot
     try:
@@ -112,7 +111,7 @@ async def bot_may_post(request: Request, info: TelegramChat) -> bool:
     )
 
 
-def remember_channel(request: Request, info: TelegramChat, linked: list[int]) -> Chat:
+def remember_channel(request: Request, info: ChatFullInfo, linked: list[int]) -> Chat:
     """Store the channel (active, its @username) and add it to the sender's linked list,
     in one durable batch."""
     store = request.core.store
