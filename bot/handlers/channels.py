@@ -83,12 +83,13 @@ async def link_channel(request: Request, ref: str | int) -> None:
         await request.reply(request.t("channel_not_channel", channel=html.escape(str(ref))))
         return
     label = html.escape(f"@{info.username}" if info.username else info.title or str(info.id))
+    # The bot's own rights first: a bot that is no admin cannot even see who the admins are.
+    if not await bot_may_post(request, info):
+        await request.reply(request.t("channel_bot_cannot_post", channel=label))
+        return
     user = request.update.effective_user
     if user is None or not await is_chat_admin(request.core, bot, info.id, user.id):
         await request.reply(request.t("channel_not_admin", channel=label))
-        return
-    if not await bot_may_post(request, info):
-        await request.reply(request.t("channel_bot_cannot_post", channel=label))
         return
     linked = [int(c) for c in request.chat.settings.get(LINKED) or []]
     if info.id not in linked and len(linked) >= MAX_CHANNELS:
