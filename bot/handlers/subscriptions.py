@@ -114,7 +114,7 @@ async def latest(request: Request) -> None:
     def wanted(h: Headline) -> bool:
         return seen(h) and query.find(h.title, h.summary, source_of(registry, h)) is not None
 
-    headlines = store.latest(LATEST_COUNT, wanted)
+    headlines = store.search(query, LATEST_COUNT, wanted)
     if not headlines:
         await request.reply(request.t("no_match", query=html.escape(query.text)))
         return

@@ -16,11 +16,15 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.matching.query import Query
 from bot.models import Headline
 from bot.store.journal import Journal
+from bot.store.search import SearchIndex
 
 #: how many of the newest headlines ``Store.latest`` examines at most (its ``scan``)
 DEFAULT_LATEST_SCAN = 5_000
+#: how many candidates of the term index ``Store.search`` checks at most (about 40 ms)
+DEFAULT_SEARCH_CHECKS = 1_000
 
 
 class Headlines:
@@ -33,6 +37,9 @@ class Headlines:
         self._urls: dict[str, set[str]] = {}
         self._timeline: list[tuple[float, int, str]] = []
         self._tick = 0
+        self._entries: dict[int, tuple[float, int, str]] = {}  # tick -> its timeline entry
+        self._ticks: dict[str, int] = {}  # headline id -> tick
+        self._search = SearchIndex()
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -81,6 +88,30 @@ class Headlines:
                     break
         return out
 
+    def search(
+        self,
+        query: Query,
+        limit: int,
+        where: Callable[[Headline], bool],
+        *,
+        checks: int = DEFAULT_SEARCH_CHECKS,
+    ) -> list[Headline]:
+        """Newest first, the headlines that pass ``where`` among the term index's candidates
+        for ``query`` (``where`` is called at most ``checks`` times); a query the index cannot
+        narrow (a whole source) is a bounded scan, as :meth:`latest`."""
+        ticks = self._search.candidates(query)
+        if ticks is None:
+            return self.latest(limit, where, scan=checks)
+        out: list[Headline] = []
+        entries = sorted((self._entries[t] for t in ticks), reverse=True)
+        for _, _, hid in itertools.islice(entries, max(checks, 0)):
+            headline = self._by_id[hid][0]
+            if where(headline):
+                out.append(headline)
+                if len(out) >= limit:
+                    break
+        return out
+
     def times(self, since: float) -> Iterator[tuple[str, float | None, float]]:
         """``(source, published, first seen)`` of every headline published (or, undated,
         first seen) at or after ``since``, oldest first."""
@@ -109,6 +140,9 @@ class Headlines:
         when = headline.published.timestamp() if headline.published else first_seen
         self._tick += 1
         entry = (when, self._tick, headline.id)
+        self._entries[self._tick] = entry
+        self._ticks[headline.id] = self._tick
+        self._search.add(self._tick, headline.title, headline.summary)
         if not self._timeline or entry > self._timeline[-1]:
             self._timeline.append(entry)
         else:
@@ -121,6 +155,10 @@ class Headlines:
     def op_prune(self, cutoff: float) -> int:
         """``prune``: drop headlines first seen before ``cutoff``; return how many."""
         old = [hid for hid, (_, seen) in self._by_id.items() if seen < cutoff]
+        gone = [self._ticks.pop(hid) for hid in old]
+        for tick in gone:
+            del self._entries[tick]
+        self._search.remove(gone)
         for hid in old:
             headline, _ = self._by_id.pop(hid)
             ids = self._urls.get(headline.url_key)

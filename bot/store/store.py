@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.matching.query import Query
 from bot.models import Alert, Chat, Headline, utcnow
 from bot.store import lock, snapshot
 from bot.store.compaction import DEFAULT_COMPACT_EVERY, Compaction
@@ -317,6 +318,13 @@ class Store:
     ) -> list[Headline]:
         """Newest first, at most ``limit``, examining at most ``scan`` (see Headlines.latest)."""
         return self._tables.headlines.latest(limit, where, scan=scan)
+
+    def search(
+        self, query: Query, limit: int, where: Callable[[Headline], bool]
+    ) -> list[Headline]:
+        """Newest first, at most ``limit`` headlines passing ``where`` among those the term
+        index finds for ``query`` (see Headlines.search): fast however many are stored."""
+        return self._tables.headlines.search(query, limit, where)
 
     # ------------------------------------------------------------------ sources
 
