@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -372,49 +371,60 @@ def _child(fake, path, journal, workers):
 
 @pytest.mark.slow
 def test_crash_mid_fan_out_resumes_without_loss_or_double(fake, tmp_path):
+    """kill -9 during a 300-chat fan-out of one headline (64 workers): after the restart
+    every chat has it, but for at most two whose send was in flight at the kill."""
     path = tmp_path / "store"
     journal = tmp_path / "journal.txt"
-    chats = list(range(3001, 3041))
+    chats = list(range(3001, 3301))
     store = Store.open(path)
-    for chat in chats:
-        add_alerts(store, fake, chat)
+    headline = Headline(
+        source="TechNode", id="fan", title="eVTOL maker lists in Hong Kong",
+        link="https://example.com/fan", published=datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
+    )
+    with store.batch():
+        store.add_headlines([headline])
+        for chat in chats:
+            fake.add_chat(chat, "private")
+            store.upsert_chat(chat, kind="private")
+            store.add_subscription(chat, "eVTOL")
+        store.enqueue(Alert(chat, "fan", ("eVTOL",)) for chat in chats)
     store.close()
 
-    first = _child(fake, path, journal, 1)
+    first = _child(fake, path, journal, 64)
     try:
-        fake.wait_for_messages(count=12, timeout=20)
+        fake.wait_for_messages(count=60, timeout=30)
         first.send_signal(signal.SIGKILL)
     finally:
         first.wait(10)
     assert first.returncode == -signal.SIGKILL, first.stderr.read()
     before = len(fake.messages())
-    assert 12 <= before < len(chats), "the kill must land mid fan-out"
+    assert 60 <= before < len(chats), "the kill must land mid fan-out"
 
     lines = journal.read_text().split("\n")
     sending = {ln.split()[1] for ln in lines if ln.startswith("sending ")}
     sent = {ln.split()[1] for ln in lines if ln.startswith("sent ")}
     in_flight = sending - sent  # marked sending, never confirmed: outcome unknown
-    assert len(in_flight) <= 1  # one worker: at most one send in flight
+    assert len(in_flight) <= 2, in_flight  # only what the Pacer had let go
 
-    second = _child(fake, path, journal, 4)
-    out, err = second.communicate(timeout=30)
+    second = _child(fake, path, journal, 64)
+    out, err = second.communicate(timeout=60)
     assert second.returncode == 0, err
     assert out.startswith("delivered "), out
 
     counts = {chat: len(fake.messages(chat)) for chat in chats}
-    assert all(n <= 1 for n in counts.values()), counts  # never twice
+    wrong = {chat: n for chat, n in counts.items() if n != 1}
+    assert len(wrong) <= 2, wrong  # missing it or having it twice
+    assert all(n <= 1 for n in counts.values()), counts  # never twice, in fact
     missing = {chat for chat, n in counts.items() if n == 0}
-    # the only possible loss is the alert proven to be in flight at the kill
+    # the only possible loss is an alert proven to be in flight at the kill
     assert missing <= {int(key.split("|")[0]) for key in in_flight}
-    assert len(missing) <= 1
     reopened = Store.open(path)
     try:
         assert reopened.pending() == []
         for chat in chats:
-            state = reopened.alert_state(chat, f"h{chat}-0")
+            state = reopened.alert_state(chat, "fan")
             assert state == ("dropped" if chat in missing else "sent") or (
-                f"{chat}|h{chat}-0" in in_flight and state == "dropped"
+                f"{chat}|fan" in in_flight and state == "dropped"
             ), (chat, state)
     finally:
         reopened.close()
-    assert os.path.exists(journal)

@@ -186,3 +186,28 @@ async def test_cancelled_waiter_leaves_the_queue():
 
 def test_retry_after_seconds_reads_int_and_timedelta():
     assert retry_after_seconds(RetryAfter(3)) == 3.0
+
+
+async def test_granted_runs_in_the_slot_just_before_the_request():
+    """``rate_limit_args["granted"]`` runs once the slot is granted, not while waiting."""
+    pacer = Pacer(private_interval=0.3)
+    await pacer.initialize()
+    events: list[str] = []
+
+    async def request(name: str) -> bool:
+        events.append(f"sent {name}")
+        return True
+
+    def send(name: str):
+        args = {"bulk": True, "granted": lambda: events.append(f"granted {name}")}
+        return pacer.process_request(request, (name,), {}, "sendMessage", {"chat_id": 1}, args)
+
+    try:
+        first = asyncio.create_task(send("a"))
+        second = asyncio.create_task(send("b"))
+        await asyncio.sleep(0.1)  # "b" waits for the chat's interval: not granted yet
+        assert events == ["granted a", "sent a"]
+        await asyncio.gather(first, second)
+        assert events == ["granted a", "sent a", "granted b", "sent b"]
+    finally:
+        await pacer.shutdown()

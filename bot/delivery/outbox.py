@@ -1,7 +1,8 @@
 """Deliverer: drains the store's outbox to Telegram, fairly, batched, and never twice.
 
-Life of an alert (states are the store's): ``pending`` -> ``mark_sending`` just before the
-send -> ``mark_sent`` once Telegram confirmed it.  If the process dies in between, the store
+Life of an alert (states are the store's): ``pending`` -> ``mark_sending`` once the Pacer has
+granted the send its slot, just before the request leaves (its ``granted`` callback) ->
+``mark_sent`` once Telegram confirmed it.  If the process dies in between, the store
 drops the alert as "outcome unknown" on the next open (never resent: Telegram may have it).
 
 One drain (:meth:`Deliverer.deliver_pending`):
@@ -422,7 +423,16 @@ class Deliverer:
     async def _send_part(self, work: _ChatWork, part: _Part, report: DeliveryReport) -> str:
         """Send one part; returns "ok", "stop" (nothing more for this chat) or "migrated"."""
         alerts = part.alerts
-        self.store.mark_sending(alerts)
+        marked = part.delivered > 0  # the rest of a split message: already "sending"
+
+        def granted() -> None:
+            """Called by the Pacer in the granted slot: only a request leaving now is in doubt
+            if the process dies, not the ones still waiting for their turn."""
+            nonlocal marked
+            if not marked:
+                self.store.mark_sending(alerts)
+                marked = True
+
         attempt = 0
         while part.texts:
             text = part.texts[0]
@@ -433,7 +443,7 @@ class Deliverer:
                     parse_mode=ParseMode.HTML if part.html else None,
                     link_preview_options=LinkPreviewOptions(is_disabled=not part.preview),
                     reply_markup=part.markup,
-                    rate_limit_args=BULK,
+                    rate_limit_args={**BULK, "granted": granted},
                 )
             except RetryAfter as exc:
                 wait = retry_after_seconds(exc)

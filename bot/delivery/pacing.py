@@ -19,6 +19,11 @@ Wire it into the application with ``Application.builder().rate_limiter(Pacer())`
   **command replies (no ``rate_limit_args``) go ahead of bulk sends**, which the Deliverer
   marks with ``rate_limit_args={"bulk": True}``; ties go first come, first served.
 
+* ``rate_limit_args`` may carry ``{"granted": callable}``: it is called, with no arguments,
+  each time the request has been granted its slot, just before the request leaves.  The
+  Deliverer marks its alerts ``sending`` there, so a crash leaves in doubt only the requests
+  actually in flight, not those still waiting for their turn.
+
 * On ``RetryAfter`` (429) the Pacer pauses **every** chat for ``retry_after`` plus
   ``retry_margin`` seconds (Telegram does not say whether a 429 is chat-specific, so the
   safe reading is global) and retries, at most ``max_retries`` times (``rate_limit_args``
@@ -172,9 +177,12 @@ class Pacer(BaseRateLimiter[dict]):
         args_dict = rate_limit_args if isinstance(rate_limit_args, dict) else {}
         priority = _BULK if args_dict.get("bulk") else _URGENT
         max_retries = int(args_dict.get("max_retries", self.max_retries))
+        granted = args_dict.get("granted")
         attempt = 0
         while True:
             await self._acquire(key, priority)
+            if granted is not None:
+                granted()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
