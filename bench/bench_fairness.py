@@ -40,7 +40,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def scenario(name: str, headlines: int, seconds: float) -> None:
-    """Run one scenario, print its figures as ``RESULT {json}`` and end the process."""
+    """Run one scenario, print its figures as ``RESULT {json}`` and end the process.
+
+    Long on purpose: one bot, its three load generators (flood, other chats, /healthz) and the
+    stall monitor share the running application, so they are closures of one function."""
     import httpx
 
     from bot.app import build_application, running
