@@ -21,6 +21,7 @@ from telegram.constants import ParseMode
 
 from bot.core import BotContext
 from bot.delivery.format import cut_text, render_post
+from bot.handlers.subscriptions import source_of, visible_filter
 from bot.handlers.wording import query_reason
 from bot.i18n import language_for, t
 from bot.matching import QueryError, parse_query
@@ -32,6 +33,8 @@ INLINE_RESULTS = 10
 INLINE_CACHE_SECONDS = 30
 #: The /start payload of the "how to search" button.
 HELP_PAYLOAD = "inline-help"
+#: A chat id no source belongs to: inline answers show only the operator's sources.
+NO_CHAT = 0
 
 
 async def inline_query(update: Update, context: BotContext) -> None:
@@ -42,24 +45,29 @@ async def inline_query(update: Update, context: BotContext) -> None:
     lang = language_for(None, inline.from_user.language_code if inline.from_user else None)
     text = inline.query.strip()
     core = context.core
+    # Results are the same for everyone, so no chat's own sources are among them.
+    public = visible_filter(core.registry, NO_CHAT)
     if not text:
-        headlines = core.store.latest(INLINE_RESULTS)
+        headlines = core.store.latest(INLINE_RESULTS, public)
     else:
         try:
             query = parse_query(text)
         except QueryError as exc:
-            reason = cut_text(query_reason(lang, exc), 60, sentence=False)
             await inline.answer(
                 [], cache_time=INLINE_CACHE_SECONDS, is_personal=False,
                 button=InlineQueryResultsButton(
-                    text=t(lang, "inline_bad_query", reason=reason)[:64],
+                    text=t(lang, "inline_bad_query", reason=cut_text(
+                        query_reason(lang, exc), 60, sentence=False))[:64],
                     start_parameter=HELP_PAYLOAD,
                 ),
             )
             return
-        headlines = core.store.latest(
-            INLINE_RESULTS, lambda h: query.find(h.title, h.summary) is not None
-        )
+        registry = core.registry
+
+        def wanted(h: Headline) -> bool:
+            return public(h) and query.find(h.title, h.summary, source_of(registry, h)) is not None
+
+        headlines = core.store.search(query, INLINE_RESULTS, wanted)
     await inline.answer(
         [inline_result(h) for h in headlines],
         cache_time=INLINE_CACHE_SECONDS,
