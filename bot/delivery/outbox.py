@@ -364,8 +364,8 @@ class Deliverer:
             if chat.kind == "channel":
                 markup = None  # anyone in a channel could press them
             elif len(fresh) == 1:
-                queries = [(m.query.text, m.query.key) for m in items[0][1] if _has_key(m)]
-                markup = alert_keyboard(lang, queries)
+                keyed = [(m.query.text, m.query.key) for m in items[0][1] if _has_key(m)]
+                markup = alert_keyboard(lang, keyed)
             else:
                 markup = mute_keyboard(lang)
             parts.append(

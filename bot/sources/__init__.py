@@ -155,10 +155,9 @@ def backoff_seconds(
 ) -> float:
     """Delay after ``failures`` consecutive failures: interval x 2^(failures-1), +/-20% jitter,
     never above ``cap`` (and never below 1 s)."""
-    rng = rng or random
     exponent = min(max(failures - 1, 0), 30)
     delay = min(cap, interval * (2**exponent))
-    delay *= rng.uniform(0.8, 1.2)
+    delay *= (rng or random).uniform(0.8, 1.2)
     return max(1.0, min(cap, delay))
 
 
