@@ -15,16 +15,19 @@ Typical use::
     with FakeTelegram() as fake:
         fake.push_message(42, "/start")
         ...  # run the Application with .base_url(fake.base_url).token(fake.token)
+        ...  # (and .base_file_url(fake.base_file_url) to download files)
         [reply] = fake.wait_for_messages(42)
 
 The world: ``add_chat``, ``add_user``, ``add_channel`` (title, @username, creator,
 administrators, whether the bot may post), ``set_admins``, ``set_member``, ``block``,
-``kick``, ``migrate``.  Updates: ``push_message``, ``push_edit``, ``push_forward`` (from a
-channel), ``push_channel_post``, ``push_callback``, ``push_inline_query`` (with
+``kick``, ``migrate``.  Updates: ``push_message``, ``push_document`` (a file:
+``Message.document``, then getFile and its download URL), ``push_edit``, ``push_forward``
+(from a channel), ``push_channel_post``, ``push_callback``, ``push_inline_query`` (with
 ``inline_mode=True``), ``push_chosen_inline_result``, ``set_bot_status`` and its shortcuts
 (``add_bot_as_admin``, ``remove_bot``, ``kick_bot``, ``user_blocks_bot``...) for
 ``my_chat_member``, ``push_update`` for anything else.  Observations: ``sent``/``messages()``,
-``posts()``, ``edits``, ``callback_answers``, ``inline_answers``, ``errors``, ``calls``,
+``posts()``, ``edits``, ``callback_answers``, ``inline_answers``, ``documents`` (what
+sendDocument uploaded, bytes included), ``downloads``, ``errors``, ``calls``,
 ``violations``, ``wait_for_messages[_async]``, ``wait_for_inline_answer[_async]``.
 
 All public methods are thread-safe.

@@ -109,4 +109,6 @@ class Observe:
             self.calls.clear()
             self.callback_answers.clear()
             self.inline_answers.clear()  # type: ignore[attr-defined]
+            self.documents.clear()  # type: ignore[attr-defined]
+            self.downloads.clear()  # type: ignore[attr-defined]
             self._reset_flood()  # type: ignore[attr-defined]

@@ -16,9 +16,10 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes import botapi_schema
-from tests.fakes.telegram import bot_setup, inline, messages, world
+from tests.fakes.telegram import bot_setup, files, inline, messages, world
 from tests.fakes.telegram.bot_setup import BotSetup
 from tests.fakes.telegram.entities import visible_or_none
+from tests.fakes.telegram.files import Files, Upload
 from tests.fakes.telegram.flood import Flood
 from tests.fakes.telegram.inline import Inline
 from tests.fakes.telegram.membership import Membership
@@ -33,11 +34,13 @@ _HANDLERS: dict[str, str] = {
     **messages.METHODS,
     **world.METHODS,
     **inline.METHODS,
+    **files.METHODS,
 }
 _VALIDATORS: dict[str, Callable[[dict[str, Any]], None]] = {
     **bot_setup.VALIDATORS,
     **messages.VALIDATORS,
     **inline.VALIDATORS,
+    **files.VALIDATORS,
 }
 _CREATED: list[weakref.ref[FakeTelegram]] = []
 
@@ -57,7 +60,9 @@ def created_since(mark: int) -> list[FakeTelegram]:
     return [fake for ref in _CREATED[mark:] if (fake := ref()) is not None]
 
 
-class FakeTelegram(World, Membership, Flood, Messages, BotSetup, Updates, Inline, Observe):
+class FakeTelegram(
+    World, Membership, Flood, Messages, Files, BotSetup, Updates, Inline, Observe
+):
     """A strict fake Telegram Bot API server on 127.0.0.1 (see the package docstring)."""
 
     def __init__(
@@ -106,6 +111,7 @@ class FakeTelegram(World, Membership, Flood, Messages, BotSetup, Updates, Inline
         self._init_bot_setup()
         self._init_updates()
         self._init_inline()
+        self._init_files()
         self.errors: list[tuple[str, int | str | None, int, str]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.violations: list[Violation] = []
@@ -132,6 +138,11 @@ class FakeTelegram(World, Membership, Flood, Messages, BotSetup, Updates, Inline
         if not self._port:
             raise RuntimeError("FakeTelegram is not started")
         return f"http://127.0.0.1:{self._port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """What ``ApplicationBuilder().base_file_url(...)`` wants (PTB appends the token)."""
+        return self.base_url.removesuffix("/bot") + "/file/bot"
 
     @property
     def url(self) -> str:
@@ -216,6 +227,8 @@ class FakeTelegram(World, Membership, Flood, Messages, BotSetup, Updates, Inline
     # ---------------------------------------------------------------- HTTP layer
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.path.startswith("/file/"):
+            return self._file_download(request)
         match = re.fullmatch(r"/bot([^/]*)/([A-Za-z0-9_]*)/?", request.path)
         if match is None:
             return self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -308,6 +321,16 @@ class FakeTelegram(World, Membership, Flood, Messages, BotSetup, Updates, Inline
             self._cond.notify_all()
         return self._json(err.code, body)
 
+    def _file_download(self, request: web.Request) -> web.Response:
+        """``GET /file/bot<token>/<file_path>``: a file's bytes, as Telegram serves them."""
+        match = re.fullmatch(r"/file/bot([^/]*)/(.+)", request.path)
+        data = None
+        if match is not None and match.group(1) == self._token and request.method == "GET":
+            data = self._download(match.group(2))
+        if data is None:
+            return self._json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        return web.Response(body=data, content_type="application/octet-stream")
+
     @staticmethod
     def _json(status: int, body: dict[str, Any]) -> web.Response:
         return web.Response(
@@ -335,8 +358,10 @@ class FakeTelegram(World, Membership, Flood, Messages, BotSetup, Updates, Inline
                 for key, value in form.items():
                     if isinstance(value, str):
                         params[key] = value
-                    else:  # an uploaded file: keep its name
-                        params[key] = getattr(value, "filename", "file")
+                    else:  # an uploaded file: its name, with its bytes beside it
+                        params[key] = Upload(
+                            value.filename or "file", value.file.read(), value.content_type
+                        )
             else:
                 await request.read()
         return params

@@ -100,9 +100,10 @@ class Updates:
         return user
 
     def _user_message(
-        self, chat: dict[str, Any], user: dict[str, Any] | None, text: str
+        self, chat: dict[str, Any], user: dict[str, Any] | None, text: str | None
     ) -> dict[str, Any]:
-        """A new message in ``chat`` (from ``user``; None: a channel post), stored."""
+        """A new message in ``chat`` (from ``user``; None: a channel post), stored; without
+        ``text`` when it is None (a document, say)."""
         chat_id = int(chat["id"])
         message_id = self._next_id(chat_id)  # type: ignore[attr-defined]
         message: dict[str, Any] = {"message_id": message_id, "date": int(time.time())}
@@ -110,8 +111,10 @@ class Updates:
             message["sender_chat"] = dict(chat)
         else:
             message["from"] = user
-        message.update({"chat": dict(chat), "text": text})
-        if text.startswith("/"):
+        message["chat"] = dict(chat)
+        if text is not None:
+            message["text"] = text
+        if text is not None and text.startswith("/"):
             command = re.split(r"\s", text, maxsplit=1)[0]
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
@@ -138,32 +141,57 @@ class Updates:
         (e.g. "/follow@newsbot_test_bot"), so PTB's ``CommandHandler`` sees it.
         ``forward_origin``: a MessageOrigin, for a forwarded message (see ``push_forward``).
         """
-        if chat_type not in CHAT_TYPES:
-            raise ValueError(f"unknown chat_type {chat_type!r}")
-        if user_id is None:
-            user_id = abs(chat_id)  # a group's default member: a stable positive id
         with self._lock:
-            user = self._user(user_id, first_name, username, language_code)
-            existing = self._chats.get(chat_id)
-            if existing is not None and existing["type"] == chat_type and chat_title is None:
-                self._mark_reachable(chat_id)  # type: ignore[attr-defined]
-                chat = existing
-            else:
-                chat = self._register_chat(  # type: ignore[attr-defined]
-                    chat_id,
-                    chat_type,
-                    title=chat_title,
-                    first_name=first_name,
-                    username=username if chat_type == "private" else None,
-                )
-            members = self._chat_users.setdefault(chat_id, [])
-            if user_id not in members:
-                members.append(user_id)
-            message = self._user_message(chat, user, text)
+            message = self._incoming(
+                chat_id,
+                text,
+                chat_type=chat_type,
+                user_id=user_id,
+                first_name=first_name,
+                username=username,
+                language_code=language_code,
+                chat_title=chat_title,
+            )
             if forward_origin is not None:
                 message["forward_origin"] = dict(forward_origin)
             self._enqueue({"message": message})
             return int(message["message_id"])
+
+    def _incoming(
+        self,
+        chat_id: int,
+        text: str | None,
+        *,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        first_name: str = "Test",
+        username: str | None = None,
+        language_code: str = "en",
+        chat_title: str | None = None,
+    ) -> dict[str, Any]:
+        """A user's new message in ``chat_id`` (the chat and the user become known), stored
+        but not queued.  Call with the lock held."""
+        if chat_type not in CHAT_TYPES:
+            raise ValueError(f"unknown chat_type {chat_type!r}")
+        if user_id is None:
+            user_id = abs(chat_id)  # a group's default member: a stable positive id
+        user = self._user(user_id, first_name, username, language_code)
+        existing = self._chats.get(chat_id)
+        if existing is not None and existing["type"] == chat_type and chat_title is None:
+            self._mark_reachable(chat_id)  # type: ignore[attr-defined]
+            chat = existing
+        else:
+            chat = self._register_chat(  # type: ignore[attr-defined]
+                chat_id,
+                chat_type,
+                title=chat_title,
+                first_name=first_name,
+                username=username if chat_type == "private" else None,
+            )
+        members = self._chat_users.setdefault(chat_id, [])
+        if user_id not in members:
+            members.append(user_id)
+        return self._user_message(chat, user, text)
 
     def push_forward(
         self,
