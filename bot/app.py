@@ -145,7 +145,8 @@ async def start_services(application: BotApplication) -> None:
         metrics=core.metrics,
         registry=core.registry,
     )
-    core.store.prune_sources({s.name for s in settings.sources})
+    chat_sources = {e.state_name for e in core.registry.chat_sources() if e.chats}
+    core.store.prune_sources({s.name for s in settings.sources} | chat_sources)
     core.tasks.append(asyncio.create_task(core.deliverer.run(), name="delivery"))
     job_queue = application.job_queue
     if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency

@@ -136,6 +136,14 @@ class DeliverySettings(_Section):
     summary_chars: int = Field(300, ge=50, le=1000)
 
 
+class ChatSourcesSettings(_Section):
+    """Sources a chat adds for itself (/addsource, OPML).  ``[chat_sources]``, not
+    ``[sources]``: TOML cannot hold a ``[sources]`` table beside the ``[[sources]]`` list."""
+
+    enabled: bool = True
+    per_chat: int = Field(20, ge=0, le=1000)
+
+
 class MetricsSettings(_Section):
     """The HTTP endpoint with /healthz and /metrics (Prometheus text format)."""
 
@@ -262,6 +270,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    chat_sources: ChatSourcesSettings = Field(default_factory=ChatSourcesSettings)
     sources: list[SourceConfig] = Field(default_factory=default_sources)
 
     @field_validator("sources")

@@ -47,6 +47,7 @@ class ParseReport:
     reasons: list[str] = field(default_factory=list)
     bozo: str | None = None  # feedparser's complaint, if any
     hints: dict[str, float] = field(default_factory=dict)  # "ttl", "sy": seconds between polls
+    title: str = ""  # the feed's own title (RSS channel, Atom feed, JSON Feed), if any
 
 
 def _title_from_text(text: str) -> str:
@@ -156,6 +157,9 @@ def parse_feed(
         raise ParseError(f"not a feed ({problem})" if problem else "not a feed")
     report = ParseReport(bozo=str(parsed.get("bozo_exception")) if parsed.get("bozo") else None)
     report.hints = feed_hints(parsed.get("feed") or {})
+    channel = parsed.get("feed") or {}
+    title_html = (channel.get("title_detail") or {}).get("type", "text/plain") != "text/plain"
+    report.title = clean_title(str(channel.get("title") or ""), is_html=title_html)
     base = url  # feedparser already applied xml:base; this resolves what is left
     for entry in parsed.entries:
         _entry(entry, base, source, timezone, now, report)
@@ -248,7 +252,7 @@ def parse_json_feed(
         raise ParseError("JSON without an 'items' list: not a JSON Feed")
     if "jsonfeed.org" not in str(data.get("version", "")):
         raise ParseError("JSON without a jsonfeed.org version: not a JSON Feed")
-    report = ParseReport()
+    report = ParseReport(title=clean_title(str(data.get("title") or ""), is_html=False))
     base = url
     for item in data["items"]:
         if not isinstance(item, dict):

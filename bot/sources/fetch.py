@@ -54,6 +54,10 @@ class BodyTooLarge(FetchError):
     pass
 
 
+class TooManyRedirects(FetchError):
+    """More than ``MAX_REDIRECTS`` hops (a redirect loop, most likely)."""
+
+
 class FetchRefused(FetchError):
     """Refused by the outbound policy (an internal address, a downgrade); ``str(e)`` says why."""
 
@@ -321,7 +325,7 @@ class Fetcher:
                 permanent = None  # followed this time, never saved: another host
             response.permanent_url = permanent
             return response
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+        raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
 
     async def _one(
         self, url: str, headers: dict[str, str], limit: int, policy: FetchPolicy

@@ -8,7 +8,7 @@ left the config stays in the registry marked ``gone`` so ``/list`` can say so.
 
 A chat's own source (``kind == "chat"``) belongs to the chats in ``chats``: several chats
 adding one URL share one entry, hence one fetch.  Pure: the store keeps the entries
-(``Store.registry_entries``), ``bot.chatsources`` changes them.
+(``Store.registry_entries``), ``bot.chat_sources`` changes them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ __all__ = ["Registry", "SourceEntry", "slugify", "url_key"]
 
 OPERATOR = "operator"
 CHAT = "chat"
+#: the poll state of a chat's own source is stored as ``chat:<slug>`` (no config name has it:
+#: the poller keeps the two apart by this prefix)
+CHAT_STATE_PREFIX = "chat:"
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 MAX_SLUG = 24
 
@@ -64,6 +67,12 @@ class SourceEntry:
     @property
     def own(self) -> bool:
         return self.kind == CHAT
+
+    @property
+    def state_name(self) -> str:
+        """The name its poll state is stored under (``Store.source_state``): an operator's
+        config name; ``chat:<slug>`` for a chat's own source."""
+        return f"{CHAT_STATE_PREFIX}{self.slug}" if self.own else self.name
 
     def visible_to(self, chat_id: int) -> bool:
         """May this chat see and use it?"""

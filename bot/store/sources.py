@@ -36,6 +36,10 @@ class Sources:
     def set_state(self, name: str, state: dict) -> None:
         self._journal.write(["src", name, state])
 
+    def remove(self, name: str) -> None:
+        """Forget one source's state (a chat's own source no chat uses any more)."""
+        self._journal.write(["src-", name])
+
     def prune(self, keep: set[str]) -> int:
         """Forget the state of sources no longer configured; return how many were dropped."""
         gone = [name for name in self._by_name if name not in keep]

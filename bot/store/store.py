@@ -340,6 +340,10 @@ class Store:
         """Names of the sources with a state."""
         return self._tables.sources.names()
 
+    def forget_source_state(self, name: str) -> None:
+        """Forget one source's state (no-op when unknown)."""
+        self._tables.sources.remove(name)
+
     def prune_sources(self, keep: set[str]) -> int:
         """Forget the state of sources no longer configured; return how many were dropped."""
         return self._tables.sources.prune(keep)
