@@ -24,7 +24,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import sys
 import weakref
 import zlib
 from collections import OrderedDict
@@ -41,7 +43,22 @@ from bot.sources.netguard import same_host as _same_host
 
 log = logging.getLogger(__name__)
 
+
+def _record_sniffio_absent() -> None:
+    """httpcore 1.0 runs ``import sniffio`` each time one of its locks is set up (several
+    times per request); without sniffio installed (anyio 4 no longer needs it) every one of
+    those is a failed search of ``sys.path``: about 1 ms of CPU per request, a fifth of a poll
+    cycle.  Record the absence once, so that each such import fails at once, as it would."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+_record_sniffio_absent()
+
 MAX_REDIRECTS = 5
+#: a non-2xx answer's body up to this size is read and dropped, so that its connection stays
+#: open for the next request (an unread body, even the empty one of a 304, closes it)
+DRAIN_BYTES = 64 * 1024
 _PERMANENT = (301, 308)
 _REDIRECTS = (301, 302, 303, 307, 308)
 
@@ -149,6 +166,23 @@ def cache_hints(headers: httpx.Headers, now: datetime | None = None) -> dict[str
     if retry:
         hints["retry-after"] = retry
     return hints
+
+
+async def _drain(resp: httpx.Response) -> None:
+    """Read and drop a body of at most ``DRAIN_BYTES`` (a bigger one is left unread: the
+    connection is then closed, which costs less than reading it).  Never raises: a failure
+    here only closes the connection."""
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > DRAIN_BYTES:
+        return
+    read = 0
+    try:
+        async for raw in resp.aiter_raw():
+            read += len(raw)
+            if read > DRAIN_BYTES:
+                return
+    except (httpx.HTTPError, httpx.StreamError):
+        return  # the answer is what counts; the connection is closed
 
 
 class _Decoder:
@@ -355,6 +389,7 @@ class Fetcher:
         async with client.stream("GET", url, headers=headers) as resp:
             result = FetchResponse(status=resp.status_code, url=str(resp.url), headers=resp.headers)
             if not 200 <= resp.status_code < 300:
+                await _drain(resp)
                 return result
             declared = resp.headers.get("content-length", "")
             encoding = resp.headers.get("content-encoding", "")
