@@ -182,6 +182,18 @@ def _short(text: str) -> str:
     return text if len(text) <= _ERROR_TEXT_MAX else text[: _ERROR_TEXT_MAX - 1] + "…"
 
 
+class _Failure(Exception):
+    """Why a step of a poll failed; :meth:`_Poll.fail` turns it into an "error" result."""
+
+    def __init__(self, error: str, http_status: int | None = None,
+                 retry_after: float | None = None, *, refused: bool = False) -> None:
+        super().__init__(error)
+        self.error = error
+        self.http_status = http_status
+        self.retry_after = retry_after  # the server's wish, instead of the back-off
+        self.refused = refused  # the outbound policy refused the fetch
+
+
 async def poll_source(
     fetcher: Fetcher,
     source: SourceConfig,
@@ -194,99 +206,135 @@ async def poll_source(
     rng: random.Random | None = None,
 ) -> PollResult:
     """Fetch and parse ``source`` once under ``policy`` (``FetchPolicy.for_source(source.url)``
-    for an operator's source).  Never raises on bad input or network trouble."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    normal = float(source.interval_seconds or interval or fetcher.polling.interval_seconds)
-    cap = float(max_backoff or fetcher.polling.max_backoff_seconds)
-    new = state.copy()
-    # a stored URL is a permanent redirect on the source's own host; anything else (saved by
-    # an older version) is forgotten
-    if state.url and not same_host(state.url, source.url):
-        new.url = None
-    url = new.url or source.url
+    for an operator's source).  Never raises on bad input or network trouble.
 
-    def fail(error: str, http_status: int | None, retry_after: float | None = None) -> PollResult:
-        new.failures += 1
-        new.last_error = _short(error)
-        new.last_status = http_status
-        if retry_after is not None:
-            delay = min(max(retry_after, 1.0), MAX_RETRY_AFTER)
-        else:
-            delay = backoff_seconds(new.failures, normal, cap, rng)
-        new.next_poll_at = now + timedelta(seconds=delay)
-        return PollResult(
-            source.name,
-            "error",
-            http_status,
-            [],
-            new.last_error,
-            new,
-            elapsed=loop.time() - started,
-        )
-
-    def succeed(status: str, http_status: int) -> None:
-        new.failures = 0
-        new.last_error = None
-        new.last_status = http_status
-        new.next_poll_at = now + timedelta(seconds=normal)
-        new.last_success_at = now
-
+    The steps: fetch, classify the response, parse, then the new state (:class:`_Poll`)."""
+    poll = _Poll.begin(fetcher, source, state, now, interval=interval,
+                       max_backoff=max_backoff, rng=rng)
     try:
-        response = await fetcher.get(url, new.etag, new.last_modified, policy=policy)
+        response = await _fetch(fetcher, poll.url, poll.new, policy)
+        poll.follow(response)
+        if _classify(response, now) == "not_modified":
+            return poll.not_modified(response)
+        report = _parse(source, response, now)
+    except _Failure as failure:
+        return poll.fail(failure)
+    return poll.ok(response, report)
+
+
+async def _fetch(fetcher: Fetcher, url: str, state: SourceState,
+                 policy: FetchPolicy) -> FetchResponse:
+    """The conditional GET; every way it can fail is a :class:`_Failure`."""
+    try:
+        return await fetcher.get(url, state.etag, state.last_modified, policy=policy)
     except FetchRefused as exc:
-        result = fail(f"refused: {exc}", None)
-        result.refused = True
-        return result
+        raise _Failure(f"refused: {exc}", refused=True) from exc
     except FetchError as exc:
-        return fail(str(exc) or type(exc).__name__, None)
+        raise _Failure(str(exc) or type(exc).__name__) from exc
     except Exception as exc:  # a bug or an unexpected library error: still never raise
-        return fail(f"unexpected {type(exc).__name__}: {exc}", None)
+        raise _Failure(f"unexpected {type(exc).__name__}: {exc}") from exc
 
-    if response.permanent_url and response.permanent_url != url:
-        new.url = response.permanent_url
+
+def _classify(response: FetchResponse, now: datetime) -> str:
+    """Either "ok" (a body to parse) or "not_modified"; any other answer is a `_Failure`."""
     code = response.status
-
     if code == 304:
-        succeed("not_modified", code)
-        new.hints = merge_hints(new.hints, headers=response.hints(now), not_modified=True)
-        return PollResult(
-            source.name, "not_modified", code, [], None, new, elapsed=loop.time() - started
-        )
+        return "not_modified"
     if code in (429, 503):
         wait = response.retry_after(now)
-        return fail(
+        raise _Failure(
             f"HTTP {code}" + (f", Retry-After {wait:g} s" if wait is not None else ""), code, wait
         )
     if code != 200:
-        return fail(f"HTTP {code}", code)
+        raise _Failure(f"HTTP {code}", code)
     if not response.body.strip():
-        return fail("empty body", code)
+        raise _Failure("empty body", code)
+    return "ok"
 
+
+def _parse(source: SourceConfig, response: FetchResponse, now: datetime) -> ParseReport:
     try:
-        report = parse_body(source, response.body, response.url, now, response.content_type)
+        return parse_body(source, response.body, response.url, now, response.content_type)
     except ParseError as exc:
-        return fail(f"parse error: {exc}", code)
+        raise _Failure(f"parse error: {exc}", response.status) from exc
     except Exception as exc:  # parsers are robust, but garbage must never crash a poll
-        return fail(f"parse error: {type(exc).__name__}: {exc}", code)
+        raise _Failure(f"parse error: {type(exc).__name__}: {exc}", response.status) from exc
 
-    succeed("ok", code)
-    new.hints = merge_hints(new.hints, headers=response.hints(now), feed=report.hints)
-    new.etag = response.etag
-    new.last_modified = response.last_modified
-    new.last_ids = [h.id for h in report.headlines]
-    new.last_items = len(report.headlines)
-    new.polls += 1
-    return PollResult(
-        source.name,
-        "ok",
-        code,
-        report.headlines,
-        None,
-        new,
-        skipped=report.skipped,
-        elapsed=loop.time() - started,
-    )
+
+@dataclass
+class _Poll:
+    """One poll's clock and intervals, and the new state it writes (the input one is kept)."""
+
+    source: SourceConfig
+    now: datetime
+    normal: float  # the interval after a success
+    cap: float  # the longest back-off
+    rng: random.Random | None
+    new: SourceState
+    url: str  # what is fetched
+    started: float  # loop time
+
+    @classmethod
+    def begin(cls, fetcher: Fetcher, source: SourceConfig, state: SourceState, now: datetime,
+              *, interval: float | None, max_backoff: float | None,
+              rng: random.Random | None) -> _Poll:
+        started = asyncio.get_running_loop().time()
+        normal = float(source.interval_seconds or interval or fetcher.polling.interval_seconds)
+        cap = float(max_backoff or fetcher.polling.max_backoff_seconds)
+        new = state.copy()
+        # a stored URL is a permanent redirect on the source's own host; anything else
+        # (saved by an older version) is forgotten
+        if state.url and not same_host(state.url, source.url):
+            new.url = None
+        return cls(source, now, normal, cap, rng, new, new.url or source.url, started)
+
+    def follow(self, response: FetchResponse) -> None:
+        """Remember a permanent redirect (the fetcher saves only one on the same host)."""
+        if response.permanent_url and response.permanent_url != self.url:
+            self.new.url = response.permanent_url
+
+    def fail(self, failure: _Failure) -> PollResult:
+        new = self.new
+        new.failures += 1
+        new.last_error = _short(failure.error)
+        new.last_status = failure.http_status
+        if failure.retry_after is not None:
+            delay = min(max(failure.retry_after, 1.0), MAX_RETRY_AFTER)
+        else:
+            delay = backoff_seconds(new.failures, self.normal, self.cap, self.rng)
+        new.next_poll_at = self.now + timedelta(seconds=delay)
+        return PollResult(self.source.name, "error", failure.http_status, [], new.last_error,
+                          new, elapsed=self._elapsed(), refused=failure.refused)
+
+    def not_modified(self, response: FetchResponse) -> PollResult:
+        self._succeed(response.status)
+        headers = response.hints(self.now)
+        self.new.hints = merge_hints(self.new.hints, headers=headers, not_modified=True)
+        return PollResult(self.source.name, "not_modified", response.status, [], None,
+                          self.new, elapsed=self._elapsed())
+
+    def ok(self, response: FetchResponse, report: ParseReport) -> PollResult:
+        new = self.new
+        self._succeed(response.status)
+        new.hints = merge_hints(new.hints, headers=response.hints(self.now), feed=report.hints)
+        new.etag = response.etag
+        new.last_modified = response.last_modified
+        new.last_ids = [h.id for h in report.headlines]
+        new.last_items = len(report.headlines)
+        new.polls += 1
+        return PollResult(self.source.name, "ok", response.status, report.headlines, None,
+                          new, skipped=report.skipped, elapsed=self._elapsed())
+
+    def _succeed(self, http_status: int) -> None:
+        new = self.new
+        new.failures = 0
+        new.last_error = None
+        new.last_status = http_status
+        new.next_poll_at = self.now + timedelta(seconds=self.normal)
+        new.last_success_at = self.now
+
+    def _elapsed(self) -> float:
+        return asyncio.get_running_loop().time() - self.started
 
 
 async def fill_summaries(
