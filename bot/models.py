@@ -145,3 +145,68 @@ class Chat:
             active=bool(data.get("active", True)),
             settings=dict(data.get("settings", {})),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PostEntry:
+    """One story as an alert message shows it: its first alerted headline, the later ones
+    folded into it (other sources), and the queries that matched."""
+
+    story: str
+    headlines: tuple[str, ...]  # the first is the entry's title; the rest are "Also:" links
+    queries: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"story": self.story, "headlines": list(self.headlines),
+                "queries": list(self.queries)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PostEntry:
+        return cls(str(data["story"]), tuple(data["headlines"]), tuple(data.get("queries", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """An alert message Telegram confirmed, with what it shows, so that a later report of
+    one of its stories edits it instead of sending another message.
+
+    ``kind`` is ``alert`` (one entry, with buttons) or ``batch`` (a list); a batch split into
+    ``parts`` messages is one ``Post`` per message (``number`` of ``parts``, ``total``
+    entries in all).  ``gone``: an edit found the message deleted or no longer editable.
+    """
+
+    chat_id: int
+    message_id: int
+    kind: str
+    entries: tuple[PostEntry, ...]
+    sent: datetime
+    number: int = 1
+    parts: int = 1
+    total: int = 1
+    gone: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.chat_id}|{self.message_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chat_id": self.chat_id, "message_id": self.message_id, "kind": self.kind,
+            "entries": [e.to_dict() for e in self.entries], "sent": _dt_to_str(self.sent),
+            "number": self.number, "parts": self.parts, "total": self.total,
+            "gone": self.gone,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Post:
+        return cls(
+            chat_id=int(data["chat_id"]),
+            message_id=int(data["message_id"]),
+            kind=str(data.get("kind", "alert")),
+            entries=tuple(PostEntry.from_dict(e) for e in data["entries"]),
+            sent=_dt_from_str(data.get("sent")) or utcnow(),
+            number=int(data.get("number", 1)),
+            parts=int(data.get("parts", 1)),
+            total=int(data.get("total", 1)),
+            gone=bool(data.get("gone", False)),
+        )

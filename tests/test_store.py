@@ -341,7 +341,7 @@ def test_prune_by_age_keeps_guard_consistent(store_dir: Path) -> None:
     clock.now = T0 + timedelta(days=31)
     s.drop([Alert(2, "old", ("q",))], "late")  # this record was touched recently
     counts = s.prune()
-    assert counts == {"headlines": 1, "outbox": 1}
+    assert counts == {"headlines": 1, "outbox": 1, "stories": 0, "posts": 0}
     assert not s.is_seen("old") and s.is_seen("new")
     assert [h.id for h in s.latest(10)] == ["new"]
     assert s.alert_state(1, "old") is None
@@ -351,7 +351,8 @@ def test_prune_by_age_keeps_guard_consistent(store_dir: Path) -> None:
     try:
         assert not s.is_seen("old") and s.alert_state(1, "old") is None
         # prune with an explicit time
-        assert s.prune(T0 + timedelta(days=80)) == {"headlines": 1, "outbox": 2}
+        assert s.prune(T0 + timedelta(days=80)) == {"headlines": 1, "outbox": 2, "stories": 0,
+                                                     "posts": 0}
         assert s.stats()["headlines"] == 0 and s.stats()["outbox"] == 0
     finally:
         s.close()
@@ -363,7 +364,7 @@ def test_prune_keeps_outbox_record_while_headline_is_seen(store: Store, clock: C
     clock.now = T0 + timedelta(days=10)
     store.add_headlines([hl("h")])  # first seen later than the record's last update
     clock.now = T0 + timedelta(days=35)
-    assert store.prune() == {"headlines": 0, "outbox": 0}
+    assert store.prune() == {"headlines": 0, "outbox": 0, "stories": 0, "posts": 0}
     assert store.enqueue([Alert(1, "h", ("q",))]) == 0
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import bot.store.journal as journal_mod
-from bot.models import Alert, Headline
+from bot.models import Alert, Headline, Post, PostEntry
 from bot.store import JOURNAL_NAME, Store, StoreCorruptError, StoreError
 from bot.store.journal import Journal
 from bot.store.tables import Tables
@@ -57,6 +57,8 @@ def _every_write(s: Store) -> None:
     s.mark_sending([a])
     s.release([a])
     s.mark_sent([a])
+    s.set_stories([("h1", "s1", T0.timestamp())])
+    s.put_posts([Post(-1, 7, "alert", (PostEntry("s1", ("h1",), ("q",)),), sent=T0)])
     s.migrate_chat(-1, -100)
     s.prune(T0 + timedelta(days=365))
 

@@ -121,6 +121,13 @@ class Headlines:
             published = headline.published.timestamp() if headline.published else None
             yield headline.source, published, first_seen
 
+    def since(self, since: float) -> Iterator[Headline]:
+        """Every headline published (or, undated, first seen) at or after ``since``, oldest
+        first."""
+        start = bisect.bisect_left(self._timeline, (since,))
+        for _, _, hid in self._timeline[start:]:
+            yield self._by_id[hid][0]
+
     # ------------------------------------------------------------------ writes
 
     def add(self, headlines: Iterable[Headline]) -> None:

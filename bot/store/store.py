@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.matching.query import Query
-from bot.models import Alert, Chat, Headline, utcnow
+from bot.models import Alert, Chat, Headline, Post, utcnow
 from bot.store import lock, snapshot
 from bot.store.compaction import DEFAULT_COMPACT_EVERY, Compaction
 from bot.store.durable import JOURNAL_NAME, SNAPSHOT_NAME, fsync_dir
@@ -309,6 +309,10 @@ class Store:
         from which its polls are paced."""
         return self._tables.headlines.times(since.timestamp())
 
+    def headlines_since(self, since: datetime) -> Iterator[Headline]:
+        """Every headline published (or, undated, first seen) since ``since``, oldest first."""
+        return self._tables.headlines.since(since.timestamp())
+
     def latest(
         self,
         limit: int,
@@ -400,11 +404,42 @@ class Store:
         """How many alerts Telegram confirmed at or after ``since`` (scans the outbox)."""
         return self._tables.outbox.sent_since(since)
 
+    # ------------------------------------------------------------------ stories, posts
+
+    def story_of(self, headline_id: str) -> str | None:
+        """The story id of a stored headline, or None (not filed, or [stories] off)."""
+        return self._tables.stories.story_of(headline_id)
+
+    def story_members(self, story_id: str) -> list[str]:
+        """The headline ids of a story, in the order they were filed."""
+        return self._tables.stories.members(story_id)
+
+    def story_rows(self, since: datetime) -> Iterator[tuple[str, str, float]]:
+        """``(headline id, story id, when)`` placed at or after ``since``, oldest first."""
+        return self._tables.stories.since(since.timestamp())
+
+    def story_top(self) -> int:
+        """The highest story number ever filed (new stories are numbered above it)."""
+        return self._tables.stories.top
+
+    def set_stories(self, rows: Iterable[tuple[str, str, float]]) -> None:
+        """File ``(headline id, story id, when)`` rows; a headline keeps its first story."""
+        self._tables.stories.put(rows)
+
+    def post_of_story(self, chat_id: int, story_id: str) -> Post | None:
+        """The newest alert message showing the story in the chat, or None."""
+        return self._tables.posts.of_story(chat_id, story_id)
+
+    def put_posts(self, posts: Iterable[Post]) -> None:
+        """Remember (or replace) alert messages Telegram confirmed, with what they show."""
+        self._tables.posts.put(posts)
+
     # ------------------------------------------------------------------ retention, stats
 
     def prune(self, now: datetime | None = None) -> dict[str, int]:
-        """Drop headlines (seen-ids) first seen more than ``retention`` ago, and outbox
-        records older than that whose headline is gone.  Returns counts per table."""
+        """Drop headlines (seen-ids) first seen more than ``retention`` ago, outbox records
+        older than that whose headline is gone, the story rows of the headlines gone and
+        posts older than that.  Returns counts per table."""
         cutoff = (now or self._clock()).timestamp() - self.retention.total_seconds()
         return self._tables.prune(cutoff)
 
