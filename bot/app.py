@@ -48,6 +48,7 @@ from bot.models import utcnow
 from bot.poller import Poller
 from bot.sources.fetch import Fetcher
 from bot.store import Store
+from bot.story_keeper import StoryKeeper
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +100,12 @@ def build_application(
         store=store,
         index=build_index(store),
         registry=build_registry(store, settings),
+        stories=StoryKeeper(store, settings.stories),
         metrics=metrics,
         clock=clock,
     )
+    if core.stories is not None:
+        core.stories.load(clock())  # the stories of the window, before the first poll
     metrics.track(lambda: store_gauges(core))
     attach(application, core)
     lanes.username = lambda: bot_username(application)
@@ -144,6 +148,7 @@ async def start_services(application: BotApplication) -> None:
         clock=core.clock,
         metrics=core.metrics,
         registry=core.registry,
+        stories=core.stories,
     )
     chat_sources = {e.state_name for e in core.registry.chat_sources() if e.chats}
     core.store.prune_sources({s.name for s in settings.sources} | chat_sources)

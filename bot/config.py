@@ -144,6 +144,20 @@ class ChatSourcesSettings(_Section):
     per_chat: int = Field(20, ge=0, le=1000)
 
 
+class StoriesSettings(_Section):
+    """Same story, one alert (``bot/stories``): reports of one story from several sources
+    reach a chat once; later ones are added to the first alert by editing it."""
+
+    enabled: bool = True
+    window_hours: float = Field(72.0, gt=0, le=24 * 30)  # compare and fold only this close
+    # weighted title-word overlap that makes two reports one story on its own, with a
+    # shared name or number, and (both with a summary) of title + summary with a name
+    title_threshold: float = Field(0.4, gt=0, le=1)
+    named_threshold: float = Field(0.2, gt=0, le=1)
+    summary_threshold: float = Field(0.3, gt=0, le=1)
+    max_sources: int = Field(3, ge=1, le=10)  # "Also:" links shown, then "+N more"
+
+
 class MetricsSettings(_Section):
     """The HTTP endpoint with /healthz and /metrics (Prometheus text format)."""
 
@@ -269,6 +283,7 @@ class Settings(BaseSettings):
     polling: PollingSettings = Field(default_factory=PollingSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    stories: StoriesSettings = Field(default_factory=StoriesSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     chat_sources: ChatSourcesSettings = Field(default_factory=ChatSourcesSettings)
     sources: list[SourceConfig] = Field(default_factory=default_sources)

@@ -1,12 +1,12 @@
 """The services the handlers and jobs share, and the typed context that hands them over.
 
-``Core`` holds the settings, the store, the matching index and the services started with the
-bot (fetcher, poller, deliverer, metrics).  ``build_application`` (``bot.app``) puts one in
-``application.bot_data`` with :func:`attach`; the ``Application`` is built with
-:data:`CONTEXT_TYPES`, so every handler and job receives a :class:`BotContext` and reads
-``context.core``, typed, in the way of python-telegram-bot's ``examples/contexttypesbot.py``.
-Code that is handed the ``Application`` itself (``post_init`` and the like) uses
-:func:`core_of`.
+``Core`` holds the settings, the store, the matching index, the story keeper and the services
+started with the bot (fetcher, poller, deliverer, metrics).  ``build_application``
+(``bot.app``) puts one in ``application.bot_data`` with :func:`attach`; the ``Application``
+is built with :data:`CONTEXT_TYPES`, so every handler and job receives a :class:`BotContext`
+and reads ``context.core``, typed, in the way of python-telegram-bot's
+``examples/contexttypesbot.py``.  Code that is handed the ``Application`` itself
+(``post_init`` and the like) uses :func:`core_of`.
 
 This module imports neither ``bot.app`` nor ``bot.handlers``: both import it.
 """
@@ -32,6 +32,7 @@ from bot.poller import Poller
 from bot.sources.fetch import Fetcher
 from bot.sources.registry import Registry, SourceEntry
 from bot.store import Store
+from bot.story_keeper import StoryKeeper
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Core:
     fetcher: Fetcher | None = None
     poller: Poller | None = None
     deliverer: Deliverer | None = None
+    stories: StoryKeeper | None = None  # the same-story rule over the stored headlines
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # (chat, user) -> (is admin, when checked): group admin checks, cached a minute
     admin_cache: dict[tuple[int, int], tuple[bool, float]] = field(default_factory=dict)

@@ -8,7 +8,10 @@ durable batch: the headlines, the alerts owed to matching chats, and the source'
 A crash before that batch loses nothing (the next poll sees the same items as new); a crash
 after it loses nothing either (the outbox holds the alerts).
 
-The first successful poll of a source records what is there and alerts nobody.
+The first successful poll of a source records what is there and alerts nobody.  Every new
+headline gets its story (``bot.story_keeper``) in the batch that stores it.  Delivery is woken
+once the polls of a tick are done (at most ``CYCLE_HOLD`` seconds after the first alert), so
+that reports of one story that several sources publish at once are one entry.
 
 After each successful poll (200 or 304) the source's next poll is set by the scheduler
 (``bot.sources.pace``), which learns each source's publishing rate from the headlines the store
@@ -41,8 +44,12 @@ from bot.sources.fetch import Fetcher
 from bot.sources.pace import Scheduler
 from bot.sources.registry import Registry
 from bot.store import Store, StoreError
+from bot.story_keeper import StoryKeeper
 
 log = logging.getLogger(__name__)
+
+#: the longest an alert waits for the other polls of its tick before delivery is woken
+CYCLE_HOLD = 3.0
 
 
 def build_scheduler(
@@ -85,8 +92,10 @@ class Poller:
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
         registry: Registry | None = None,
+        stories: StoryKeeper | None = None,
     ) -> None:
         self.settings = settings
+        self.stories = stories
         self.registry = registry or Registry()
         self.store = store
         self.index = index
@@ -97,6 +106,7 @@ class Poller:
         self.sources = {s.name: s for s in settings.sources if s.enabled}
         self._tasks: dict[str, asyncio.Task[PollResult | None]] = {}
         self._not_before: dict[str, datetime] = {}
+        self._wake_held: asyncio.TimerHandle | None = None
         self._spread_first_polls()
         states = {name: self._state(s) for name, s in self.sources.items()}
         self.pace = build_scheduler(settings, store, states, self.clock())
@@ -146,6 +156,27 @@ class Poller:
 
     def _forget_task(self, name: str, _task: object) -> None:
         self._tasks.pop(name, None)
+        if self._wake_held is not None and not self._polls_in_flight():
+            self._wake_now()
+
+    def _polls_in_flight(self) -> bool:
+        current = asyncio.current_task()
+        return any(not t.done() and t is not current for t in self._tasks.values())
+
+    def _alerts_queued(self) -> None:
+        """Wake delivery now, or once the other polls in flight are done (at most
+        ``CYCLE_HOLD`` seconds from now): their reports of one story are then one entry."""
+        if not self._polls_in_flight():
+            self._wake_now()
+        elif self._wake_held is None:
+            loop = asyncio.get_running_loop()
+            self._wake_held = loop.call_later(CYCLE_HOLD, self._wake_now)
+
+    def _wake_now(self) -> None:
+        held, self._wake_held = self._wake_held, None
+        if held is not None:
+            held.cancel()
+        self.on_alerts()
 
     async def poll_all(self) -> list[PollResult]:
         """Poll every enabled source now (used by tests and at start-up)."""
@@ -153,6 +184,9 @@ class Poller:
         return [r for r in results if r is not None]
 
     async def stop(self) -> None:
+        if self._wake_held is not None:
+            self._wake_held.cancel()
+            self._wake_held = None
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -228,6 +262,8 @@ class Poller:
         self._pace(source, result.state, fresh, now)
         with self.store.batch():
             self.store.add_headlines(fresh)
+            if self.stories is not None:
+                self.stories.file(fresh, now)  # each new headline's story, stored with it
             queued = self.store.enqueue(alerts) if alerts else 0
             self._save_state(source, result.state)
         log.info(
@@ -241,7 +277,7 @@ class Poller:
         self.metrics.poll(source.name, "ok", items=len(result.headlines), new=len(fresh))
         self.metrics.queued(queued)
         if queued:
-            self.on_alerts()
+            self._alerts_queued()
         return result
 
     def _pace(

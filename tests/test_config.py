@@ -116,3 +116,20 @@ def test_listeners_default_to_loopback_and_the_docker_image_opens_them(tmp_path)
     assert image.telegram.webhook_listen == "0.0.0.0"
     assert image.metrics.listen == "0.0.0.0"
     assert str(image.storage.path) == "/data"
+
+
+def test_stories_settings_defaults_example_and_refusals(tmp_path):
+    from bot.story_keeper import rule_from
+
+    example = load_settings(ROOT / "config.example.toml", environ={})
+    assert example.stories == load_settings(None, environ={}).stories
+    rule = rule_from(example.stories)
+    assert (rule.window_hours, rule.title, rule.named, rule.summary) == (72, 0.4, 0.2, 0.3)
+    tuned = load_settings(write(tmp_path, "[stories]\nenabled = false\ntitle_threshold = 0.6\n"),
+                          environ={})
+    assert not tuned.stories.enabled and rule_from(tuned.stories).title == 0.6
+    for bad, key in (("max_sources = 0", "stories.max_sources"),
+                     ("title_threshold = 1.5", "stories.title_threshold"),
+                     ("windows = 3", "stories.windows")):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_settings(write(tmp_path, f"[stories]\n{bad}\n"), environ={})

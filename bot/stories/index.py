@@ -380,6 +380,11 @@ class StoryIndex:
         self._advance(when)
         self._file(key, story_id, when, item, extract(title, summary))
 
+    def number_from(self, n: int) -> None:
+        """Number new stories ``s<n>`` and up (never below what was given already): ids kept
+        elsewhere, beyond the window, are never reused."""
+        self._next_story = max(self._next_story, n)
+
     def restore_many(self, rows: Iterable[dict[str, Any]]) -> None:
         """:meth:`restore` each of ``rows`` (dicts of its keyword arguments)."""
         for row in rows:
