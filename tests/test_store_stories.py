@@ -83,7 +83,7 @@ def _post(chat: int, message: int, *entries: tuple[str, tuple[str, ...]],
                 tuple(PostEntry(story, hids, ("q",)) for story, hids in entries), sent=sent)
 
 
-def test_posts_by_story_replaced_moved_pruned(tmp_path: Path) -> None:
+def test_posts_by_story_replaced_kept_pruned(tmp_path: Path) -> None:
     clock = Clock()
     path = tmp_path / "data"
     s = Store.open(path, clock=clock, retention=timedelta(days=30))
@@ -101,16 +101,26 @@ def test_posts_by_story_replaced_moved_pruned(tmp_path: Path) -> None:
     crash(s)
     s = Store.open(path, clock=clock, retention=timedelta(days=30))
     assert s.post_of_story(-5, "s1").message_id == 11
-    s.migrate_chat(-5, -1005)
-    assert s.post_of_story(-5, "s1") is None
-    assert s.post_of_story(-1005, "s2").entries[1].story == "s2"
+    clock.now = T0 + timedelta(days=2)
+    s.put_posts([_post(9, 3, ("s1", ("a",)))])
     s.close()
     s = Store.open(path, clock=clock, retention=timedelta(days=30))
     try:
-        assert s.post_of_story(-1005, "s1").message_id == 11
+        assert s.post_of_story(-5, "s1").message_id == 11
         clock.now = T0 + timedelta(days=31)
-        assert s.prune()["posts"] == 2
-        assert s.post_of_story(-1005, "s1") is None and s.stats()["posts"] == 0
+        assert s.prune()["posts"] == 2  # untouched for 30 days; the third is newer
+        assert s.post_of_story(-5, "s2") is None and s.post_of_story(9, "s1") is not None
+    finally:
+        s.close()
+
+
+def test_a_migrated_group_leaves_its_posts_behind(tmp_path: Path) -> None:
+    """The supergroup is a chat of its own: the old messages are not edited through it."""
+    s = Store.open(tmp_path / "data", clock=Clock())
+    try:
+        s.put_posts([_post(-5, 10, ("s1", ("a",)))])
+        s.migrate_chat(-5, -1005)
+        assert s.post_of_story(-5, "s1") is None and s.post_of_story(-1005, "s1") is None
     finally:
         s.close()
 

@@ -5,15 +5,14 @@ edits the message (``editMessageText``) instead of sending another.
 Index: (chat, story) -> the newest post showing that story in that chat.
 
 Journal operation: ``["post", post_doc, now]`` (put or replace: a fold rewrites the post
-with its new entries; a failed edit marks it ``gone``); a ``mig`` moves a chat's posts
-(:meth:`Posts.op_move`) and ``prune`` drops posts untouched since its cutoff
+with its new entries; a failed edit marks it ``gone``); a ``mig`` drops the old chat's
+posts (:meth:`Posts.op_move`) and ``prune`` drops posts untouched since its cutoff
 (:meth:`Posts.op_prune`).  In a snapshot a post is one document of the ``posts`` table: the
 post's fields plus ``updated``; a snapshot without the table has no posts.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -78,13 +77,11 @@ class Posts:
         self._put(Post.from_dict(doc), float(now))
 
     def op_move(self, old: int, new: int) -> None:
-        """``mig``: a group became a supergroup; its messages keep their ids there."""
+        """``mig``: a group became a supergroup, a chat of its own whose messages the old
+        ids do not name: the old chat's posts go (a later report is a new alert there)."""
         for key in [k for k, (p, _) in self._by_key.items() if p.chat_id == old]:
-            post, updated = self._by_key.pop(key)
+            post, _ = self._by_key.pop(key)
             self._unindex(post)
-            moved = dataclasses.replace(post, chat_id=new)
-            if moved.key not in self._by_key:
-                self._put(moved, updated)
 
     def op_prune(self, cutoff: float) -> int:
         """``prune``: drop posts untouched since ``cutoff``; return how many."""
