@@ -216,7 +216,9 @@ async def poll_source(
         poll.follow(response)
         if _classify(response, now) == "not_modified":
             return poll.not_modified(response)
-        report = _parse(source, response, now)
+        # a 300 kB feed takes feedparser ~240 ms: parsed in a worker thread, so the loop
+        # (replies, other polls, delivery) keeps its turns every switch interval (5 ms)
+        report = await asyncio.to_thread(_parse, source, response, now)
     except _Failure as failure:
         return poll.fail(failure)
     return poll.ok(response, report)
