@@ -85,6 +85,7 @@ def build_application(
         .token(token)
         .context_types(CONTEXT_TYPES)  # handlers and jobs get a BotContext: context.core
         .base_url(settings.telegram.api_base_url)
+        .base_file_url(settings.telegram.file_base_url)
         .rate_limiter(Pacer(metrics=metrics))
         .post_init(start_services)
         .post_stop(stop_services)

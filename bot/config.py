@@ -87,6 +87,15 @@ class TelegramSettings(_Section):
         return self
 
     @property
+    def file_base_url(self) -> str:
+        """Where files are downloaded from: ``.../file/bot`` beside ``api_base_url``'s
+        ``.../bot`` (``https://api.telegram.org/file/bot``; the token follows)."""
+        base = self.api_base_url
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base.rstrip("/") + "/file/bot"
+
+    @property
     def webhook_path(self) -> str:
         """The path the webhook server answers on: the path of ``webhook_url``."""
         return urlsplit(self.webhook_url or "").path or "/"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.i18n_opml import OPML_TEXTS
 from bot.i18n_sources import SOURCE_TEXTS
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
@@ -57,6 +58,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("share", "A link that follows a keyword in one tap", "生成一键关注链接", "/share eVTOL"),
     ("channel", "Link a channel you run, to send alerts there", "绑定你管理的频道，向其推送", "/channel @mychannel"),
     ("channels", "Channels you linked", "已绑定的频道", "/channels"),
+    ("export", "This chat's own sources as an OPML file", "导出本聊天的新闻源（OPML 文件）", "/export"),
     ("language", "English or 中文", "切换语言（English / 中文）", "/language zh"),
     ("help", "How to use the bot", "使用帮助", "/help"),
     ("start", "Start (or restart) alerts in this chat", "开始（或重新开始）接收推送", "/start"),
@@ -437,3 +439,4 @@ TEXTS: dict[str, dict[str, str]] = {
     "source_pace": {"en": "\n    ⏱ {reason}", "zh": "\n    ⏱ 轮询：{reason}"},
 }
 TEXTS.update(SOURCE_TEXTS)
+TEXTS.update(OPML_TEXTS)

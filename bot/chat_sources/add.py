@@ -72,7 +72,9 @@ class Services(Protocol):
     index: MatchIndex
     registry: Registry
     fetcher: Fetcher | None
-    clock: Callable[[], datetime]
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...  # read only: Core's is a dataclass field
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from bot.handlers import (
     inline,
     membership,
     operators,
+    opml,
     settings,
     subscriptions,
     welcome,
@@ -52,6 +53,7 @@ COMMAND_HANDLERS: tuple[tuple[str, Callback], ...] = (
     ("share", subscriptions.share),
     ("channel", channels.channel_command),
     ("channels", channels.channels_command),
+    ("export", opml.export),
 )
 #: The operators' commands: answered only in an operator's private chat; anywhere else, and
 #: for anyone else, they are unknown commands (and absent from the menu).
@@ -72,6 +74,7 @@ def register(application: BotApplication, admin_ids: list[int]) -> None:
         application.add_handler(CommandHandler(name, handler, filters=operators_here))
     application.add_handler(CallbackQueryHandler(buttons.button))
     application.add_handler(InlineQueryHandler(inline.inline_query))
+    application.add_handler(MessageHandler(opml_files() & new, opml.upload))
     forwarded = filters.ChatType.PRIVATE & filters.FORWARDED & ~filters.COMMAND & new
     application.add_handler(MessageHandler(forwarded, channels.forwarded_post))
     application.add_handler(
@@ -84,6 +87,17 @@ def register(application: BotApplication, admin_ids: list[int]) -> None:
             filters.TEXT & filters.ChatType.PRIVATE & ~filters.COMMAND & new, plain_text
         )
     )
+
+
+def opml_files() -> filters.BaseFilter:
+    """Documents that go to the OPML import: in a group, those named or typed as OPML/XML;
+    in a private chat, any (the import says what it takes), except a forwarded one that is no
+    OPML file (a channel's post forwarded to link the channel)."""
+    named = filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml")
+    for mime in opml.OPML_TYPES:
+        named = named | filters.Document.MimeType(mime)
+    private = filters.ChatType.PRIVATE & (named | ~filters.FORWARDED)
+    return filters.Document.ALL & (named | private)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

@@ -165,6 +165,26 @@ class Bot:
         )
         return replies[before]
 
+    async def send_document(
+        self,
+        chat_id: int,
+        data: bytes,
+        file_name: str = "feeds.opml",
+        *,
+        replies: int = 1,
+        timeout: float = 20.0,
+        **options: object,
+    ) -> list[SentMessage]:
+        """Send the bot a file as a user of ``chat_id`` (``options``: more push_document
+        fields: ``mime_type``, ``file_size``, ``chat_type``, ``user_id``...) and return the
+        ``replies`` messages it answers with."""
+        before = len(self.fake.messages(chat_id))
+        self.fake.push_document(chat_id, data, file_name, **options)  # type: ignore[arg-type]
+        found = await self.fake.wait_for_messages_async(
+            chat_id=chat_id, count=before + replies, timeout=timeout
+        )
+        return found[before:]
+
     async def wait_messages(self, chat_id: int, count: int, timeout: float = 15.0) -> list:
         return await self.fake.wait_for_messages_async(
             chat_id=chat_id, count=count, timeout=timeout

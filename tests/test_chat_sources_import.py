@@ -1,0 +1,161 @@
+"""bot/chat_sources/importer.py: an OPML file's feeds through the real add_source, over
+loopback HTTP into a real store: added, already there, refused by reason, the limit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.chat_sources import add_source
+from bot.chat_sources.importer import import_feeds
+from bot.chat_sources.opml import parse_opml, write_opml
+from bot.config import ChatSourcesSettings, PollingSettings, Settings, SourceConfig
+from bot.core import Core, build_index, build_registry
+from bot.sources import SourceState
+from bot.sources.fetch import Fetcher
+from tests.fakes.feedserver import FeedServer
+from tests.test_chat_sources_add import html_page, rss
+
+CHAT = 601
+
+
+def opml(*outlines: tuple[str, str] | str) -> bytes:
+    """An OPML file: ("title", "url") outlines with xmlUrl, a bare string as raw XML."""
+    body = "".join(
+        o if isinstance(o, str) else f'<outline type="rss" text="{o[0]}" xmlUrl="{o[1]}"/>'
+        for o in outlines
+    )
+    return f'<?xml version="1.0"?><opml version="1.0"><body>{body}</body></opml>'.encode()
+
+
+@pytest.fixture
+def feeds():
+    with FeedServer() as server:
+        yield server
+
+
+async def _core(store, per_chat: int, operator: list[SourceConfig] | None = None) -> Core:
+    settings = Settings(
+        polling=PollingSettings(allow_hosts=["127.0.0.1"], timeout_seconds=3),
+        chat_sources=ChatSourcesSettings(per_chat=per_chat),
+        sources=operator or [],
+    )
+    made = Core(settings=settings, store=store, index=build_index(store),
+                registry=build_registry(store, settings))
+    made.fetcher = Fetcher(settings.polling)
+    return made
+
+
+@pytest.fixture
+async def core(store) -> AsyncIterator[Core]:
+    made = await _core(store, per_chat=5)
+    yield made
+    assert made.fetcher is not None
+    await made.fetcher.close()
+
+
+async def test_feeds_are_added_with_the_outlines_names(core, feeds):
+    for name in ("a", "b", "c"):
+        feeds.add(f"/{name}.xml", rss(name.upper(), 3))
+    data = opml(("Alpha news", feeds.url("/a.xml")), ("Beta", feeds.url("/b.xml")),
+                f'<outline type="rss" xmlUrl="{feeds.url("/c.xml")}"/>')
+    report = await import_feeds(core, CHAT, parse_opml(data))
+    assert [(f.title, e.title) for f, e in report.added] == [
+        ("Alpha news", "Alpha news"), ("Beta", "Beta"), ("127.0.0.1", "C"),  # the feed's own
+    ]
+    assert report.total == 3 and not report.already and not report.refused
+    own = core.registry.own(CHAT)
+    assert {e.url for e in own} == {feeds.url(f"/{n}.xml") for n in "abc"}
+    for entry in own:  # each with its first poll recorded
+        assert SourceState.from_dict(core.store.source_state(entry.state_name)).polls == 1
+
+
+async def test_already_there_refused_by_reason_and_bad_urls(core, feeds, internal):
+    feeds.add("/a.xml", rss("A", 2))
+    feeds.add("/page.html", html_page("/a.xml"), content_type="text/html")
+    feeds.add("/two.html", html_page("/x.xml", "/y.xml"), content_type="text/html")
+    feeds.add("/notfeed.html", b"<html><body>hi</body></html>", content_type="text/html")
+    await add_source(core, CHAT, feeds.url("/a.xml"))
+    data = opml(
+        ("A again", feeds.url("/a.xml")),
+        ("Missing", feeds.url("/missing.xml")),
+        ("A page", feeds.url("/notfeed.html")),  # an xmlUrl that is a page: not a feed
+        f'<outline text="Blog" htmlUrl="{feeds.url("/two.html")}"/>',  # a page with two feeds
+        ("Intranet", internal.url("/feed")),
+        ("Script", "javascript:alert(1)"),
+    )
+    report = await import_feeds(core, CHAT, parse_opml(data))
+    assert [f.title for f in report.already] == ["A again"]
+    assert report.added == []
+    assert {reason: [f.title for f in fs] for reason, fs in report.refused.items()} == {
+        "bad_url": ["Script"],
+        "unreachable": ["Missing"],
+        "not_a_feed": ["A page"],
+        "several_feeds": ["Blog"],
+        "forbidden_address": ["Intranet"],
+    }
+    assert internal.connections == 0
+
+
+async def test_a_page_naming_one_feed_is_followed(core, feeds):
+    feeds.add("/b.xml", rss("B", 2))
+    feeds.add("/blog.html", html_page("/b.xml"), content_type="text/html")
+    data = opml(f'<outline text="Blog" htmlUrl="{feeds.url("/blog.html")}"/>')
+    report = await import_feeds(core, CHAT, parse_opml(data))
+    [(feed, entry)] = report.added
+    assert feed.page_only and entry.url == feeds.url("/b.xml")
+
+
+async def test_up_to_the_limit_in_the_files_order_and_the_rest_not_fetched(store, feeds):
+    core = await _core(store, per_chat=4)
+    try:
+        for n in range(10):
+            feeds.add(f"/f{n}.xml", rss(f"F{n}", 2))
+        feeds.add("/bad.xml", b"not a feed at all", content_type="text/plain")
+        # a refusal early in the file leaves its slot to the next feed
+        outlines = [("Bad", feeds.url("/bad.xml"))] + [
+            (f"F{n}", feeds.url(f"/f{n}.xml")) for n in range(10)
+        ]
+        report = await import_feeds(core, CHAT, parse_opml(opml(*outlines)))
+        assert [f.title for f, _ in report.added] == ["F0", "F1", "F2", "F3"]
+        assert [f.title for f in report.refused["limit_reached"]] == [f"F{n}" for n in range(4, 10)]
+        assert [f.title for f in report.refused["not_a_feed"]] == ["Bad"]
+        assert all(feeds.count(f"/f{n}.xml") == 0 for n in range(4, 10))
+        assert len(core.registry.own(CHAT)) == 4
+        # the same file again: all there or refused by the limit, nothing fetched
+        fetched = len(feeds.requests)
+        again = await import_feeds(core, CHAT, parse_opml(opml(*outlines)))
+        assert [f.title for f in again.already] == ["F0", "F1", "F2", "F3"]
+        assert len(again.refused["limit_reached"]) == 7  # Bad too: no room left to try it
+        assert len(feeds.requests) == fetched
+    finally:
+        assert core.fetcher is not None
+        await core.fetcher.close()
+
+
+async def test_an_operators_source_counts_as_already_there(store, feeds):
+    feeds.add("/op.xml", rss("Op", 2))
+    core = await _core(store, 5, [SourceConfig(name="Operator feed", url=feeds.url("/op.xml"))])
+    try:
+        report = await import_feeds(core, CHAT, parse_opml(opml(("Op", feeds.url("/op.xml")))))
+        assert [f.title for f in report.already] == ["Op"] and report.added == []
+    finally:
+        assert core.fetcher is not None
+        await core.fetcher.close()
+
+
+async def test_what_export_writes_imports_as_already_there(core, feeds):
+    feeds.add("/a.xml", rss("A", 2))
+    feeds.add("/b.xml", rss("B", 2))
+    first = await import_feeds(
+        core, CHAT, parse_opml(opml(("A", feeds.url("/a.xml")), ("B", feeds.url("/b.xml"))))
+    )
+    assert len(first.added) == 2
+    from bot.chat_sources.opml import OpmlFeed
+
+    written = write_opml(
+        [OpmlFeed(e.url, e.title) for e in core.registry.own(CHAT)], title="export"
+    )
+    again = await import_feeds(core, CHAT, parse_opml(written))
+    assert [f.title for f in again.already] == ["A", "B"] and again.added == []
