@@ -23,97 +23,26 @@ only these few candidates check the headline's source.
 
 from __future__ import annotations
 
-from array import array
-
+from .entries import QueryEntry, TermEntry
 from .normalize import SEPARATORS, Text, analyse
-from .query import _STEMS, Match, Query, Span, Term, _merge, stems, term_hits
+from .query import Match, Query, term_hits
+from .terms import STEMS, Span, Term, merge_spans, stems
 
 __all__ = ["MatchIndex"]
-
-
-class _TermEntry:
-    __slots__ = (
-        "acronym", "entries", "exact", "phrase", "plural", "queries", "refs", "stem", "term",
-        "word",
-    )
-
-    def __init__(self, term: Term) -> None:
-        self.term = term
-        self.refs = 0
-        # queries in which it is a positive term: key -> entry
-        self.queries: dict[str, _QueryEntry] = {}
-        self.entries: tuple[_QueryEntry, ...] = ()  # the same, packed for matching
-        # a single plain Latin word (no symbols): verified by a fast path, see _word_spans
-        self.word = term.simple and len(term.toks) == 1
-        # plain words separated by spaces or hyphens: verified where the scan finds them
-        self.phrase = term.simple and len(term.toks) > 1
-        self.plural = term.plural
-        self.stem = term.toks[-1]
-        self.acronym = term.acronym[-1]
-        self.exact = term.exact
-
-
-class _QueryEntry:
-    __slots__ = (
-        "alts", "chats", "excludes", "ids", "mixed", "query", "scope", "single", "terms",
-    )
-
-    single: _TermEntry | None
-
-    def __init__(self, query: Query, terms: list[_TermEntry]) -> None:
-        self.query = query
-        self.terms = terms
-        self.chats: dict[int, Query] = {}  # each chat's own Query (its own display text)
-        # the same chat ids, packed: the fan-out reads them without touching scattered ints
-        self.ids: array[int] | list[int] = array("q")
-        self.mixed = 0  # chats whose display text differs from ``query.text``
-        alts = query.alternatives
-        # the query's alternatives and exclusions as term entries
-        by_key = {te.term.key: te for te in terms}
-        self.alts = tuple(tuple(by_key[t.key] for t in alt) for alt in alts)
-        self.excludes = tuple(by_key[t.key] for t in query.excludes)
-        # its only term when the query is one keyword or phrase, else None
-        self.single = (
-            terms[0] if len(alts) == 1 and len(alts[0]) == 1 and not query.excludes else None
-        )
-        self.scope = query.scope if query.scope else None  # None: every source
-
-    def set_chat(self, chat_id: int, own: Query) -> bool:
-        """Record ``chat_id``'s own query; True when the chat is new here."""
-        old = self.chats.get(chat_id)
-        text = self.query.text
-        if old is not None and old.text != text:
-            self.mixed -= 1
-        if own.text != text:
-            self.mixed += 1
-        self.chats[chat_id] = own
-        if old is not None:
-            return False
-        try:
-            self.ids.append(chat_id)
-        except OverflowError:  # beyond 64 bits: keep them as Python ints
-            self.ids = [*self.ids, chat_id]
-        return True
-
-    def drop_chat(self, chat_id: int) -> None:
-        own = self.chats.pop(chat_id)
-        if own.text != self.query.text:
-            self.mixed -= 1
-        self.ids.remove(chat_id)
 
 
 class MatchIndex:
     """The subscriptions of every chat, indexed for matching headlines against them all."""
 
     def __init__(self) -> None:
-        self._terms: dict[str, _TermEntry] = {}
-        self._queries: dict[str, _QueryEntry] = {}
+        self._terms: dict[str, TermEntry] = {}
+        self._queries: dict[str, QueryEntry] = {}
         self._chats: dict[int, set[str]] = {}
-        self._grams: dict[str, list[_TermEntry]] = {}  # word n-gram -> terms
+        self._grams: dict[str, list[TermEntry]] = {}  # word n-gram -> terms
         self._prefixes: dict[str, int] = {}  # proper prefixes of multi-word n-grams
-        self._cjk: dict[str, list[_TermEntry]] = {}  # CJK string -> terms
+        self._cjk: dict[str, list[TermEntry]] = {}  # CJK string -> terms
         self._cjk_lengths: dict[int, int] = {}
-        self._whole: dict[str, dict[str, _QueryEntry]] = {}  # source -> whole-source queries
+        self._whole: dict[str, dict[str, QueryEntry]] = {}  # source -> whole-source queries
         self._pairs = 0
 
     def __len__(self) -> int:
@@ -136,7 +65,7 @@ class MatchIndex:
         if entry is None:
             terms = [self._ref_term(t) for t in query.terms]
             positive = {t.key for alt in query.alternatives for t in alt}
-            entry = _QueryEntry(query, terms)
+            entry = QueryEntry(query, terms)
             if not query.alternatives:
                 for source in query.scope.include:
                     self._whole.setdefault(source, {})[query.key] = entry
@@ -186,10 +115,10 @@ class MatchIndex:
             self.remove(old_id, key)
             self.add(new_id, query)
 
-    def _ref_term(self, term: Term) -> _TermEntry:
+    def _ref_term(self, term: Term) -> TermEntry:
         te = self._terms.get(term.key)
         if te is None:
-            te = self._terms[term.key] = _TermEntry(term)
+            te = self._terms[term.key] = TermEntry(term)
             if term.cjk[0]:
                 self._cjk.setdefault(term.toks[0], []).append(te)
                 n = len(term.toks[0])
@@ -204,7 +133,7 @@ class MatchIndex:
         te.refs += 1
         return te
 
-    def _unref_term(self, te: _TermEntry) -> None:
+    def _unref_term(self, te: TermEntry) -> None:
         te.refs -= 1
         if te.refs:
             return
@@ -230,27 +159,62 @@ class MatchIndex:
             del table[key]
 
     # -- matching --------------------------------------------------------------------------
-    def _scan(
-        self, text: Text, slot: int, words: dict[_TermEntry, tuple[list[str], list[str]]],
-        phrases: dict[_TermEntry, tuple[list[Span], list[Span]]], other: set[_TermEntry],
-    ) -> None:
+    def match(
+        self, title: str, summary: str = "", source: str | None = None
+    ) -> dict[int, list[Match]]:
+        """chat id -> the matches of its queries in this headline (title and summary) of
+        ``source`` (its slug; ``None``: unknown, so no query scoped to a source matches).
+
+        Each distinct term is verified once, each distinct query evaluated once, and one
+        :class:`Match` is shared by every chat that follows the query under the same display
+        text; every chat gets its own list.
+        """
+        tt, st = analyse(title), analyse(summary)
+        words: _Words = {}
+        phrases: _Phrases = {}
+        other: set[TermEntry] = set()
+        for slot, text in enumerate((tt, st)):
+            if text.toks:
+                self._scan(text, slot, words, phrases, other)
+        whole = self._whole.get(source) if source is not None else None
+        if not words and not phrases and not other and not whole:
+            return {}
+        found = _verify(tt, st, words, phrases, other)
+        entries: dict[QueryEntry, None] = {}
+        for te in found:
+            entries.update(dict.fromkeys(te.entries))
+        if whole:
+            entries.update(dict.fromkeys(whole.values()))
+        return _fan_out(entries, found, source)
+
+    def _scan(self, text: Text, slot: int, words: _Words, phrases: _Phrases,
+              other: set[TermEntry]) -> None:
         """Find the terms whose index key occurs in ``text`` (still to be verified).
 
         Single plain words go to ``words`` with the text's tokens that are forms of them
         (in ``slot`` 0 for the title, 1 for the summary); plain phrases are verified here and
         go to ``phrases`` with their spans; every other term to ``other``.
         """
-        toks = text.toks
+        self._scan_tokens(text.toks, slot, words, other)
+        prefixes = self._prefixes
+        if prefixes and not prefixes.keys().isdisjoint(text.toks):
+            self._scan_phrases(text, slot, phrases, other)
+        if self._cjk and True in text.cjk:
+            self._scan_cjk(text, other)
+
+    def _scan_tokens(self, toks: list[str], slot: int, words: _Words,
+                     other: set[TermEntry]) -> None:
+        """Each distinct token, and the singulars of a plural, looked up as one-word keys."""
         grams = self._grams
         for tok in set(toks):  # CJK runs are never keys of ``grams``: harmless here
             hit = grams.get(tok)
             if hit is not None:
                 for te in hit:
                     if te.word:
-                        f = words.get(te)
-                        if f is None:
-                            words[te] = f = ([], [])
-                        f[slot].append(tok)
+                        forms = words.get(te)
+                        if forms is None:
+                            words[te] = forms = ([], [])
+                        forms[slot].append(tok)
                     else:
                         other.add(te)
             n = len(tok)
@@ -266,130 +230,126 @@ class MatchIndex:
                             if not te.word:
                                 other.add(te)
                             elif te.plural:
-                                f = words.get(te)
-                                if f is None:
-                                    words[te] = f = ([], [])
-                                f[slot].append(tok)
-        prefixes = self._prefixes
-        cjk = text.cjk
-        if prefixes and not prefixes.keys().isdisjoint(toks):
-            n = len(toks)
-            for i, base in enumerate(toks):
+                                forms = words.get(te)
+                                if forms is None:
+                                    words[te] = forms = ([], [])
+                                forms[slot].append(tok)
+
+    def _scan_phrases(self, text: Text, slot: int, phrases: _Phrases,
+                      other: set[TermEntry]) -> None:
+        """Word n-grams grown from each token that starts a followed phrase, while they
+        are prefixes of one; plain phrases verified on the spot."""
+        grams, prefixes = self._grams, self._prefixes
+        toks, cjk = text.toks, text.cjk
+        n = len(toks)
+        for i, base in enumerate(toks):
+            if base not in prefixes:
+                continue
+            j = i + 1
+            while j < n and not cjk[j]:
+                tok = toks[j]
+                head = base + " "
+                for s in STEMS.get(tok) or stems(tok):
+                    hit = grams.get(head + s)
+                    if hit:
+                        for te in hit:
+                            if not te.phrase:
+                                other.add(te)
+                                continue
+                            span = _phrase_span(te, text, i, j, s == tok)
+                            spans = phrases.get(te)
+                            if spans is None:
+                                phrases[te] = spans = ([], [])
+                            if span is not None:
+                                spans[slot].append(span)
+                base = head + tok
+                j += 1
                 if base not in prefixes:
-                    continue
-                j = i + 1
-                while j < n and not cjk[j]:
-                    tok = toks[j]
-                    head = base + " "
-                    for s in _STEMS.get(tok) or stems(tok):
-                        hit = grams.get(head + s)
-                        if hit:
-                            for te in hit:
-                                if not te.phrase:
-                                    other.add(te)
-                                    continue
-                                span = _phrase_span(te, text, i, j, s == tok)
-                                f = phrases.get(te)
-                                if f is None:
-                                    phrases[te] = f = ([], [])
-                                if span is not None:
-                                    f[slot].append(span)
-                    base = head + tok
-                    j += 1
-                    if base not in prefixes:
-                        break
-        if self._cjk and True in cjk:
-            lengths = self._cjk_lengths
-            subs = {
-                run[k: k + n]
-                for run, c in zip(toks, cjk, strict=True) if c
-                for n in lengths
-                for k in range(len(run) - n + 1)
-            }
-            table = self._cjk
-            for key in table.keys() & subs:
-                other.update(table[key])
+                    break
 
-    def match(
-        self, title: str, summary: str = "", source: str | None = None
-    ) -> dict[int, list[Match]]:
-        """chat id -> the matches of its queries in this headline (title and summary) of
-        ``source`` (its slug; ``None``: unknown, so no query scoped to a source matches).
+    def _scan_cjk(self, text: Text, other: set[TermEntry]) -> None:
+        """The substrings of the CJK runs of the lengths followed, looked up."""
+        lengths = self._cjk_lengths
+        subs = {
+            run[k: k + n]
+            for run, c in zip(text.toks, text.cjk, strict=True) if c
+            for n in lengths
+            for k in range(len(run) - n + 1)
+        }
+        table = self._cjk
+        for key in table.keys() & subs:
+            other.update(table[key])
 
-        Each distinct term is verified once, each distinct query evaluated once, and one
-        :class:`Match` is shared by every chat that follows the query under the same display
-        text; every chat gets its own list.
-        """
-        tt, st = analyse(title), analyse(summary)
-        words: dict[_TermEntry, tuple[list[str], list[str]]] = {}
-        phrases: dict[_TermEntry, tuple[list[Span], list[Span]]] = {}
-        other: set[_TermEntry] = set()
-        if tt.toks:
-            self._scan(tt, 0, words, phrases, other)
-        if st.toks:
-            self._scan(st, 1, words, phrases, other)
-        whole = self._whole.get(source) if source is not None else None
-        if not words and not phrases and not other and not whole:
-            return {}
-        found: dict[_TermEntry, tuple[tuple[Span, ...], tuple[Span, ...]]] = {}
-        for te, (in_title, in_summary) in words.items():
-            a = _word_spans(te, tt, in_title) if in_title else None
-            b = _word_spans(te, st, in_summary) if in_summary else None
-            if a or b:
-                found[te] = (_original(tt, a), _original(st, b))
-        for te, (a, b) in phrases.items():
-            if a or b:
-                found[te] = (_original(tt, a), _original(st, b))
-        for te in other:
-            h = term_hits(te.term, tt, st)
-            if h is not None:
-                found[te] = h
-        entries: dict[_QueryEntry, None] = {}
-        for te in found:
-            entries.update(dict.fromkeys(te.entries))
-        if whole:
-            entries.update(dict.fromkeys(whole.values()))
-        result: dict[int, list[Match]] = {}
-        get = result.get
-        ts: tuple[Span, ...]
-        ss: tuple[Span, ...]
-        for entry in entries:
-            if entry.scope is not None and not entry.scope.allows(source):
+
+# the scan's finds: a single word -> the text's tokens that are its forms (title, summary);
+# a plain phrase -> its spans (title, summary); each term verified -> its original spans
+_Words = dict[TermEntry, tuple[list[str], list[str]]]
+_Phrases = dict[TermEntry, tuple[list[Span], list[Span]]]
+_Hits = tuple[tuple[Span, ...], tuple[Span, ...]]
+_Found = dict[TermEntry, _Hits]
+
+
+def _verify(tt: Text, st: Text, words: _Words, phrases: _Phrases,
+            other: set[TermEntry]) -> _Found:
+    """The terms the scan found that really occur, with their spans in the original texts."""
+    found: _Found = {}
+    for te, (in_title, in_summary) in words.items():
+        a = _word_spans(te, tt, in_title) if in_title else None
+        b = _word_spans(te, st, in_summary) if in_summary else None
+        if a or b:
+            found[te] = (_original(tt, a), _original(st, b))
+    for te, (sa, sb) in phrases.items():
+        if sa or sb:
+            found[te] = (_original(tt, sa), _original(st, sb))
+    for te in other:
+        h = term_hits(te.term, tt, st)
+        if h is not None:
+            found[te] = h
+    return found
+
+
+def _fan_out(entries: dict[QueryEntry, None], found: _Found,
+             source: str | None) -> dict[int, list[Match]]:
+    """Each candidate query evaluated once; its one Match handed to each of its chats."""
+    result: dict[int, list[Match]] = {}
+    get = result.get
+    ts: tuple[Span, ...]
+    ss: tuple[Span, ...]
+    for entry in entries:
+        if entry.scope is not None and not entry.scope.allows(source):
+            continue
+        if not entry.alts:  # a whole source
+            ts, ss = (), ()
+        elif entry.single is not None:
+            ts, ss = found[entry.single]
+        else:  # OR / AND / exclusions, as Query.evaluate
+            h = _evaluate(entry, found)
+            if h is None:
                 continue
-            if not entry.alts:  # a whole source
-                ts, ss = (), ()
-            elif entry.single is not None:
-                ts, ss = found[entry.single]
-            else:  # OR / AND / exclusions, as Query.evaluate
-                h = _evaluate(entry, found)
-                if h is None:
-                    continue
-                ts, ss = h
-            if entry.mixed:
-                own_matches: dict[str, Match] = {}
-                for chat_id, own in entry.chats.items():
-                    mm = own_matches.get(own.text)
-                    if mm is None:
-                        mm = own_matches[own.text] = Match(own, ts, ss)
-                    lst = get(chat_id)
-                    if lst is None:
-                        result[chat_id] = [mm]
-                    else:
-                        lst.append(mm)
-                continue
-            mm = Match(entry.query, ts, ss)
-            for chat_id in entry.ids:
+            ts, ss = h
+        if entry.mixed:
+            own_matches: dict[str, Match] = {}
+            for chat_id, own in entry.chats.items():
+                mm = own_matches.get(own.text)
+                if mm is None:
+                    mm = own_matches[own.text] = Match(own, ts, ss)
                 lst = get(chat_id)
                 if lst is None:
                     result[chat_id] = [mm]
                 else:
                     lst.append(mm)
-        return result
+            continue
+        mm = Match(entry.query, ts, ss)
+        for chat_id in entry.ids:
+            lst = get(chat_id)
+            if lst is None:
+                result[chat_id] = [mm]
+            else:
+                lst.append(mm)
+    return result
 
 
-def _evaluate(
-    entry: _QueryEntry, found: dict[_TermEntry, tuple[tuple[Span, ...], tuple[Span, ...]]],
-) -> tuple[tuple[Span, ...], tuple[Span, ...]] | None:
+def _evaluate(entry: QueryEntry, found: _Found) -> _Hits | None:
     """:meth:`Query.evaluate` on the terms found (by entry, not by key): the spans or None."""
     for te in entry.excludes:
         if te in found:
@@ -407,10 +367,10 @@ def _evaluate(
                 sspans += b
     if not tspans and not sspans:
         return None
-    return _merge(tspans), _merge(sspans)
+    return merge_spans(tspans), merge_spans(sspans)
 
 
-def _word_spans(te: _TermEntry, text: Text, forms: list[str]) -> list[Span] | None:
+def _word_spans(te: TermEntry, text: Text, forms: list[str]) -> list[Span] | None:
     """Spans of a single plain word in ``text`` (normalised offsets), as Term.find gives.
 
     ``forms`` are the text's tokens that are the word or (for a plural term) its plurals.
@@ -445,7 +405,7 @@ def _word_spans(te: _TermEntry, text: Text, forms: list[str]) -> list[Span] | No
     return out
 
 
-def _phrase_span(te: _TermEntry, text: Text, i: int, j: int, same: bool) -> Span | None:
+def _phrase_span(te: TermEntry, text: Text, i: int, j: int, same: bool) -> Span | None:
     """The span of a plain phrase found by the scan at tokens ``i..j``, as Term.find gives.
 
     The words before the last are equal by construction; ``same``: the last one is too
@@ -487,5 +447,5 @@ def _original(text: Text, spans: list[Span] | None) -> tuple[Span, ...]:
     if not spans:
         return ()
     if text.starts is None:
-        return (spans[0],) if len(spans) == 1 else _merge(spans)
-    return _merge(text.original_span(a, b) for a, b in spans)
+        return (spans[0],) if len(spans) == 1 else merge_spans(spans)
+    return merge_spans(text.original_span(a, b) for a, b in spans)

@@ -1,14 +1,15 @@
-"""The query language: parsing, terms, and matching one query against one headline."""
+"""The query language: parsing a query (its terms are :mod:`bot.matching.terms`), and
+matching one query against one headline."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .normalize import _QUOTES, _TOKEN, SEPARATORS, Text, analyse, fold
+from .normalize import _QUOTES, _TOKEN, Text, analyse, fold
+from .terms import Span, Term, merge_spans
 
 __all__ = [
     "MAX_QUERY_LENGTH", "MAX_TERMS", "Match", "Query", "QueryError", "Scope", "Term", "parse_terms",
@@ -17,11 +18,8 @@ __all__ = [
 MAX_QUERY_LENGTH = 100
 MAX_TERMS = 10
 
-_ACRONYM = re.compile(r"[A-Z]{2,5}")
 _CJK_CHAR = re.compile(_TOKEN.pattern.split("|")[1][:-1])  # one CJK character
 _LEX = re.compile(r'(-?)"([^"]*)"|(\S+)')
-
-Span = tuple[int, int]
 
 
 class QueryError(ValueError):
@@ -63,213 +61,6 @@ class QueryError(ValueError):
         super().__init__(self.MESSAGES[code].format(**arguments) + self.EXAMPLES)
 
 
-def _variants(tok: str) -> tuple[str, ...]:
-    """Plural forms of a last word: eVTOL -> evtols, battery -> batteries, box -> boxes."""
-    out = [tok, tok + "s", tok + "es"]
-    if len(tok) > 1 and tok.endswith("y"):
-        out.append(tok[:-1] + "ies")
-    return tuple(out)
-
-
-_STEMS: dict[str, tuple[str, ...]] = {}
-
-
-def stems(tok: str) -> tuple[str, ...]:
-    """Every word whose plural forms include ``tok`` (the inverse of :func:`_variants`)."""
-    hit = _STEMS.get(tok)
-    if hit is None:
-        out = [tok]
-        if len(tok) > 1 and tok.endswith("s"):
-            out.append(tok[:-1])
-            if len(tok) > 2 and tok.endswith("es"):
-                out.append(tok[:-2])
-                if len(tok) > 3 and tok.endswith("ies"):
-                    out.append(tok[:-3] + "y")
-        hit = tuple(out)
-        if len(_STEMS) < 200_000:
-            _STEMS[tok] = hit
-    return hit
-
-
-def _is_sep(gap: str) -> bool:
-    return not gap.strip(SEPARATORS)
-
-
-class Term:
-    """One keyword, phrase or CJK string, compiled to a token pattern.
-
-    ``toks`` are the normalised tokens; ``gaps[j]`` is what must stand between token ``j-1``
-    and token ``j`` (``None``: any run of separators; a string: exactly that, e.g. ``&`` in
-    AT&T); ``prefix``/``suffix`` are symbols before the first / after the last token (``.NET``,
-    ``C++``), where no word boundary is checked.  ``acronym[j]`` marks words that must appear
-    in capitals.
-    """
-
-    __slots__ = (
-        "acronym", "cjk", "display", "exact", "gaps", "key", "plural", "prefix", "simple",
-        "suffix", "toks", "variants",
-    )
-
-    def __init__(self, display: str, exact: bool) -> None:
-        self.display = display
-        self.exact = exact
-        q = analyse(display)
-        norm = q.norm
-        if not q.toks:
-            raise ValueError("no words")
-        q.offsets()
-        self.toks = tuple(q.toks)
-        self.cjk = tuple(q.cjk)
-        self.prefix = norm[: q.tstart[0]].strip(SEPARATORS)
-        self.suffix = norm[q.tend[-1]:].strip(SEPARATORS)
-        gaps: list[str | None] = [None]
-        for j in range(1, len(q.toks)):
-            gap = norm[q.tend[j - 1]: q.tstart[j]]
-            gaps.append(None if _is_sep(gap) else gap.strip(" "))
-        self.gaps = tuple(gaps)
-        acro = []
-        for j, c in enumerate(q.cjk):
-            word = unicodedata.normalize("NFKC", q.original(q.tstart[j], q.tend[j]))
-            acro.append(not c and _ACRONYM.fullmatch(word.replace(".", "")) is not None)
-        self.acronym = tuple(acro)
-        self.plural = not exact and not self.suffix and not self.cjk[-1]
-        self.variants = _variants(self.toks[-1]) if self.plural else (self.toks[-1],)
-        self.simple = (
-            not self.prefix and not self.suffix and not any(self.cjk)
-            and all(g is None for g in self.gaps)
-        )
-        parts = []
-        for j, t in enumerate(self.toks):
-            if j:
-                parts.append(" " if self.gaps[j] is None else self.gaps[j])
-            parts.append(t.upper() if self.acronym[j] else t)
-        body = self.prefix + "".join(parts) + self.suffix
-        self.key = f'"{body}"' if exact else body
-
-    @property
-    def index_key(self) -> str:
-        """What the index files this term under: all its words, or its first word."""
-        return " ".join(self.toks) if self.simple else self.toks[0]
-
-    def __repr__(self) -> str:
-        return f"Term({self.key!r})"
-
-    # -- matching ----------------------------------------------------------------------
-    def find(self, text: Text) -> list[Span]:
-        """Spans ``[a, b)`` of this term in ``text.norm`` (normalised offsets)."""
-        toks = text.toks
-        if not toks:
-            return []
-        text.offsets()
-        out: list[Span] = []
-        if self.cjk[0]:
-            first = self.toks[0]
-            starts = [i for i, c in enumerate(text.cjk) if c and first in toks[i]]
-            if len(self.toks) == 1:
-                for i in starts:
-                    t = toks[i]
-                    k = t.find(first)
-                    while k >= 0:
-                        a = text.tstart[i] + k
-                        out.append((a, a + len(first)))
-                        k = t.find(first, k + 1)
-                return out
-        else:
-            pos = text.positions
-            first_forms = self.variants if len(self.toks) == 1 else (self.toks[0],)
-            starts = []
-            for f in first_forms:
-                starts.extend(pos.get(f, ()))
-        for i in starts:
-            span = self._match_at(text, i)
-            if span is not None:
-                out.append(span)
-        return out
-
-    def _match_at(self, text: Text, i: int) -> Span | None:
-        toks = text.toks
-        norm = text.norm
-        last = len(self.toks) - 1
-        if i + last >= len(toks):
-            return None
-        a = b = 0
-        for j, p in enumerate(self.toks):
-            k = i + j
-            t = toks[k]
-            if j:
-                gap = norm[text.tend[k - 1]: text.tstart[k]]
-                want = self.gaps[j]
-                if want is None:
-                    if not _is_sep(gap):
-                        return None
-                elif gap.strip(" ") != want:
-                    return None
-            ts, te = text.tstart[k], text.tend[k]
-            if self.cjk[j]:
-                if not text.cjk[k]:
-                    return None
-                if j == 0:  # followed by more: the run must end with it
-                    if not t.endswith(p):
-                        return None
-                    ts = te - len(p)
-                elif j == last:  # the run must start with it
-                    if not t.startswith(p):
-                        return None
-                    te = ts + len(p)
-                elif t != p:
-                    return None
-            else:
-                if text.cjk[k]:
-                    return None
-                stem_end = te
-                if j == last and self.plural:
-                    if t not in self.variants:
-                        return None
-                    # acronyms take a lowercase plural s only: EVs, not EVS or uses
-                    if t != p and self.acronym[j] and (
-                        t != p + "s" or text.original(te - 1, te) != "s"
-                    ):
-                        return None
-                    if t != p:
-                        stem_end = ts + len(p) if t.startswith(p) else te - 3
-                elif t != p:
-                    return None
-                if self.acronym[j]:
-                    word = text.original(ts, stem_end)
-                    if word != word.upper():
-                        return None
-            if j == 0:
-                a = ts
-            b = te
-        if self.prefix:
-            if norm[a - len(self.prefix): a] != self.prefix or a < len(self.prefix):
-                return None
-            a -= len(self.prefix)
-        if self.suffix:
-            if norm[b: b + len(self.suffix)] != self.suffix:
-                return None
-            b += len(self.suffix)
-        elif not self.cjk[last]:
-            possessive = norm[b: b + 2] == "'s" and not (
-                b + 2 < len(norm) and (norm[b + 2].isalnum())
-            )
-            if possessive:
-                if self.exact:
-                    return None
-                b += 2
-        return a, b
-
-
-def _merge(spans: Iterable[Span]) -> tuple[Span, ...]:
-    out: list[list[int]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return tuple((a, b) for a, b in out)
-
-
 @dataclass(frozen=True)
 class Match:
     """Why a headline matched a query: the matched words' offsets in the ORIGINAL texts."""
@@ -283,15 +74,16 @@ class Match:
 Hits = dict[str, tuple[tuple[Span, ...], tuple[Span, ...]]]
 
 
-def term_hits(term: Term, title: Text, summary: Text) -> tuple[tuple[Span, ...], ...] | None:
+def term_hits(term: Term, title: Text, summary: Text
+              ) -> tuple[tuple[Span, ...], tuple[Span, ...]] | None:
     """Where ``term`` occurs, in original offsets; ``None`` when it does not."""
     a = term.find(title) if title.toks else ()
     b = term.find(summary) if summary.toks else ()
     if not a and not b:
         return None
     return (
-        _merge(title.original_span(x, y) for x, y in a) if a else (),
-        _merge(summary.original_span(x, y) for x, y in b) if b else (),
+        merge_spans(title.original_span(x, y) for x, y in a) if a else (),
+        merge_spans(summary.original_span(x, y) for x, y in b) if b else (),
     )
 
 
@@ -383,7 +175,7 @@ class Query:
                     sspans.extend(sa)
         if not tspans and not sspans:
             return None
-        return Match(self, _merge(tspans), _merge(sspans))
+        return Match(self, merge_spans(tspans), merge_spans(sspans))
 
 
 # -- parsing -----------------------------------------------------------------------------
@@ -457,6 +249,21 @@ def parse_terms(text: str) -> Query:
     dropped or moved to the end *before* bare words are grouped into phrases
     (``Apple "" Google`` and ``Apple -rumor Google`` both hold the phrase "Apple Google").
     """
+    grouping = _Grouping()
+    for lexeme in _lex(_clean(text)):
+        grouping.add(lexeme)
+    grouping.finish()
+    return Query(
+        text=grouping.shown(),
+        key=grouping.key(),
+        alternatives=tuple(tuple(t for t, _ in alt) for alt in grouping.alternatives),
+        excludes=tuple(t for t, _ in grouping.excludes),
+    )
+
+
+def _clean(text: object) -> str:
+    """The query text normalised (NFKC, straight quotes), or the first reason it is refused:
+    not text, an invisible character, too long, an unclosed quote."""
     if not isinstance(text, str):
         raise _fail("q_not_text")
     raw = unicodedata.normalize("NFKC", text).translate(_QUOTES).strip()
@@ -467,70 +274,90 @@ def parse_terms(text: str) -> Query:
         raise _fail("q_too_long", limit=MAX_QUERY_LENGTH, length=len(raw))
     if raw.count('"') % 2:
         raise _fail("q_unbalanced")
-    alternatives: list[list[tuple[Term, str]]] = [[]]
-    excludes: list[tuple[Term, str]] = []
-    words: list[str] = []  # pending bare Latin words: one phrase
-    kept: list[_Lexeme] = []  # the lexemes the display form shows, in its order
-    kept_excludes: list[_Lexeme] = []
+    return raw
 
-    def flush() -> None:
-        if words:
-            display = " ".join(words)
-            term = _term(display, False)
-            if term is not None:
-                alternatives[-1].append((term, display))
-                kept.extend(("word", w) for w in words)
-            words.clear()
 
-    for lexeme in _lex(raw):
+_Shown = tuple[Term, str]  # a term and how the display form writes it
+
+
+@dataclass
+class _Grouping:
+    """The lexemes of a query grouped into alternatives (OR) of terms, and exclusions."""
+
+    alternatives: list[list[_Shown]] = field(default_factory=lambda: [[]])
+    excludes: list[_Shown] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)  # pending bare Latin words: one phrase
+    kept: list[_Lexeme] = field(default_factory=list)  # what the display form shows, in order
+    kept_excludes: list[_Lexeme] = field(default_factory=list)
+
+    def add(self, lexeme: _Lexeme) -> None:
         kind, body = lexeme
         if kind == "word":
-            words.append(body)
-            continue
-        if kind == "or":
-            flush()
-            if not alternatives[-1]:
-                raise _fail("q_dangling_or")
-            alternatives.append([])
-            kept.append(lexeme)
-            continue
-        negative = kind in ("exclude", "-quoted")
+            self.words.append(body)
+        elif kind == "or":
+            self._or(lexeme)
+        else:
+            self._term(lexeme)
+
+    def _or(self, lexeme: _Lexeme) -> None:
+        self._flush()
+        if not self.alternatives[-1]:
+            raise _fail("q_dangling_or")
+        self.alternatives.append([])
+        self.kept.append(lexeme)
+
+    def _term(self, lexeme: _Lexeme) -> None:
+        kind, body = lexeme
         term = _term(body[1:] if kind == "exclude" else body, kind.endswith("quoted"))
         if term is None:
-            continue  # no words: as if it were not there (it does not split a phrase)
-        if negative:
-            excludes.append((term, _shown(lexeme)))  # excludes for the whole query: no flush
-            kept_excludes.append(lexeme)
+            return  # no words: as if it were not there (it does not split a phrase)
+        if kind in ("exclude", "-quoted"):
+            self.excludes.append((term, _shown(lexeme)))  # for the whole query: no flush
+            self.kept_excludes.append(lexeme)
         else:
-            flush()
-            alternatives[-1].append((term, _shown(lexeme)))
-            kept.append(lexeme)
-    flush()
-    if len(alternatives) > 1 and not alternatives[-1]:
-        raise _fail("q_dangling_or")
-    positives = [t for alt in alternatives for t in alt]
-    if not positives:
-        if excludes:
-            raise _fail("q_only_excluded")
-        raise _fail("q_empty")
-    count = len(positives) + len(excludes)
-    if count > MAX_TERMS:
-        raise _fail("q_too_many", limit=MAX_TERMS, count=count)
-    shown = " OR ".join(" ".join(d for _, d in alt) for alt in alternatives)
-    if excludes:
-        shown += " " + " ".join(d for _, d in excludes)
-    if len(shown) > MAX_QUERY_LENGTH:  # '"a"b' is shown as '"a" b'
-        raise _fail("q_too_long_spaced", limit=MAX_QUERY_LENGTH, length=len(shown))
-    if _lex(shown) != kept + kept_excludes:  # a guard: the rules above should make it hold
-        raise _fail("q_not_stable")
-    alt_keys = sorted({" ".join(sorted({t.key for t, _ in alt})) for alt in alternatives})
-    key = " OR ".join(alt_keys)
-    ex_keys = sorted({t.key for t, _ in excludes})
-    if ex_keys:
-        key += " " + " ".join("-" + k for k in ex_keys)
-    return Query(
-        text=shown,
-        key=key,
-        alternatives=tuple(tuple(t for t, _ in alt) for alt in alternatives),
-        excludes=tuple(t for t, _ in excludes),
-    )
+            self._flush()
+            self.alternatives[-1].append((term, _shown(lexeme)))
+            self.kept.append(lexeme)
+
+    def _flush(self) -> None:
+        """The pending bare words become one phrase."""
+        if self.words:
+            display = " ".join(self.words)
+            term = _term(display, False)
+            if term is not None:
+                self.alternatives[-1].append((term, display))
+                self.kept.extend(("word", w) for w in self.words)
+            self.words.clear()
+
+    def finish(self) -> None:
+        """The last phrase; refuses a dangling OR, no keyword, too many keywords."""
+        self._flush()
+        if len(self.alternatives) > 1 and not self.alternatives[-1]:
+            raise _fail("q_dangling_or")
+        positives = sum(len(alt) for alt in self.alternatives)
+        if not positives:
+            raise _fail("q_only_excluded" if self.excludes else "q_empty")
+        count = positives + len(self.excludes)
+        if count > MAX_TERMS:
+            raise _fail("q_too_many", limit=MAX_TERMS, count=count)
+
+    def shown(self) -> str:
+        """The display form, checked to be short enough and to read back the same."""
+        shown = " OR ".join(" ".join(d for _, d in alt) for alt in self.alternatives)
+        if self.excludes:
+            shown += " " + " ".join(d for _, d in self.excludes)
+        if len(shown) > MAX_QUERY_LENGTH:  # '"a"b' is shown as '"a" b'
+            raise _fail("q_too_long_spaced", limit=MAX_QUERY_LENGTH, length=len(shown))
+        if _lex(shown) != self.kept + self.kept_excludes:  # a guard: the rules should hold it
+            raise _fail("q_not_stable")
+        return shown
+
+    def key(self) -> str:
+        """The normalised form: alternatives and their terms sorted, then the exclusions."""
+        alt_keys = sorted({" ".join(sorted({t.key for t, _ in alt}))
+                           for alt in self.alternatives})
+        key = " OR ".join(alt_keys)
+        ex_keys = sorted({t.key for t, _ in self.excludes})
+        if ex_keys:
+            key += " " + " ".join("-" + k for k in ex_keys)
+        return key

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.matching.normalize import Text, analyse
-from bot.matching.query import Query, Term
+from bot.matching.query import Query
+from bot.matching.terms import Term
 
 
 def text_keys(text: Text) -> set[str]:
