@@ -139,6 +139,8 @@ async def start_services(application: BotApplication) -> None:
         on_migrated=core.move_chat,
         clock=core.clock,
         metrics=core.metrics,
+        stories=core.stories,
+        max_sources=settings.stories.max_sources,
     )
     core.poller = Poller(
         settings,

@@ -428,6 +428,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "label_matched": {"en": "Matched", "zh": "匹配"},
     "label_paid": {"en": "paid", "zh": "付费"},
     "label_batch": {"en": "{count} new headlines", "zh": "{count} 条新标题"},
+    # the other sources of a story under its alert (issue 13): "Also: SCMP Tech · TechNode"
+    "label_also": {"en": "Also", "zh": "另见"},
+    "label_more": {"en": "+{count} more", "zh": "另有 {count} 家"},
     "sources_heading": {"en": "<b>Sources</b>", "zh": "<b>新闻源</b>"},
     "source_line": {
         "en": "{mark} <b>{name}</b>: {status}, {items} items, last ok {last_ok}, next {next}"

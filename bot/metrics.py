@@ -13,7 +13,9 @@ Counters (Prometheus appends ``_total``):
 ``newsbot_new_items_total``        items not seen before, by ``source``
 ``newsbot_alerts_queued_total``    alerts put in the outbox
 ``newsbot_messages_sent_total``    alert messages Telegram confirmed
-``newsbot_alerts_delivered_total`` alerts in those messages (a batch carries several)
+``newsbot_alerts_delivered_total`` alerts in those messages (a batch carries several), and
+                                   in the edits below
+``newsbot_messages_edited_total``  alert messages edited to add another source of their story
 ``newsbot_telegram_429_total``     "429 Too Many Requests" answers from Telegram
 ``newsbot_errors_total``           errors, by ``kind``: ``source`` (a failed poll),
                                    ``poller`` (a bug while polling), ``handler`` (a command
@@ -91,6 +93,12 @@ class Metrics:
             namespace=ns,
             registry=r,
         )
+        self.messages_edited = Counter(
+            "messages_edited",
+            "Alert messages edited to add another source of their story",
+            namespace=ns,
+            registry=r,
+        )
         self.telegram_429 = Counter(
             "telegram_429",
             "429 Too Many Requests answers from Telegram",
@@ -121,6 +129,12 @@ class Metrics:
         """Telegram confirmed ``messages`` messages carrying ``alerts`` alerts."""
         if messages:
             self.messages_sent.inc(messages)
+        if alerts:
+            self.alerts_delivered.inc(alerts)
+
+    def edited(self, alerts: int) -> None:
+        """Telegram confirmed an edit adding ``alerts`` reports to an alert message."""
+        self.messages_edited.inc()
         if alerts:
             self.alerts_delivered.inc(alerts)
 

@@ -15,7 +15,7 @@ import pytest
 from telegram.error import TimedOut
 from telegram.ext import ExtBot
 
-from bot.delivery import plan as plan_module
+from bot.delivery import fold as fold_module
 from bot.delivery.outbox import Deliverer
 from bot.delivery.pacing import Pacer
 from bot.models import Alert, Headline, utcnow
@@ -182,12 +182,12 @@ async def test_migration_keeps_delivering_to_the_new_id(fake, store):
 
 async def test_entity_error_resends_as_plain_text(fake, store, monkeypatch):
     [h] = add_alerts(store, fake, 61)
-    real = plan_module.render_batch_parts
+    real = fold_module.render_batch_parts
 
     def broken(items, **kw):
         return [("<b>unclosed " + text, idx) for text, idx in real(items, **kw)]
 
-    monkeypatch.setattr(plan_module, "render_batch_parts", broken)
+    monkeypatch.setattr(fold_module, "render_batch_parts", broken)
     async with make_bot(fake) as bot:
         report = await Deliverer(bot, store).deliver_pending()
     assert fake.count(400) == 1

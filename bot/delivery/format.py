@@ -36,8 +36,10 @@ __all__ = [
     "plain_matches",
     "render_alert",
     "render_batch",
+    "render_batch_message",
     "render_batch_parts",
     "render_latest",
+    "safe_link",
     "split_plain",
     "utf16_len",
 ]
@@ -206,7 +208,7 @@ def _fmt_time(published: datetime | None, tz: tzinfo | None, *, short: bool = Fa
     return f"{local:%Y-%m-%d %H:%M} {name}"
 
 
-def _safe_link(link: str) -> str | None:
+def safe_link(link: str) -> str | None:
     link = link.strip()
     if not link or len(link) > _LINK_CHARS:
         return None
@@ -222,7 +224,7 @@ def _title_html(headline: Headline, matches: Sequence[Any], limit: int) -> str:
     title = _cut_with_spans(headline.title or "(untitled)", spans, limit, sentence=False)
     if not title:
         title = _esc("(untitled)")
-    link = _safe_link(headline.link)
+    link = safe_link(headline.link)
     if link is None:
         return title
     return f'<a href="{_esc(link)}">{title}</a>'
@@ -251,6 +253,7 @@ def render_alert(
     summary_chars: int = 300,
     tz: tzinfo | None = None,
     lang: str = "en",
+    also: str = "",
 ) -> str:
     """The full alert for one headline, in Telegram HTML, under 4096 characters.
 
@@ -260,10 +263,13 @@ def render_alert(
         <i>Source · 2024-05-01 14:03 UTC · paid</i>
         Summary, cut at a sentence or word boundary…
         https://link
+        Also: <a href="...">SCMP Tech</a> · <a href="...">TechNode</a>
         Matched: eVTOL, "flying car"
+
+    ``also`` is the HTML of the story's other sources (``bot.delivery.also``), or empty.
     """
     for scale in (1.0, 0.5, 0.25, 0.1, 0.03):
-        text = _render_alert(headline, matches, summary_chars, tz, scale, lang)
+        text = _render_alert(headline, matches, summary_chars, tz, scale, lang, also)
         if utf16_len(text) <= _LIMIT:
             return text
     # Every part is capped, so the smallest scale always fits; this is a last resort.
@@ -272,7 +278,7 @@ def render_alert(
 
 def _render_alert(
     headline: Headline, matches: Sequence[Any], summary_chars: int, tz: tzinfo | None,
-    scale: float, lang: str = "en",
+    scale: float, lang: str = "en", also: str = "",
 ) -> str:
     lines = [_title_html(headline, matches, max(20, int(_TITLE_CHARS * scale)))]
     meta = [_esc(cut_text(headline.source, max(10, int(_SOURCE_CHARS * scale)), sentence=False))]
@@ -287,9 +293,11 @@ def _render_alert(
         lines.append(
             _cut_with_spans(headline.summary, spans, max(20, int(summary_chars * scale)))
         )
-    link = _safe_link(headline.link)
+    link = safe_link(headline.link)
     if link is not None and scale >= 0.25:
         lines.append(_esc(link))
+    if also and scale >= 0.1:
+        lines.append(also)
     names = _query_names(matches)
     if names:
         joined = cut_text(", ".join(names), max(20, int(_QUERIES_CHARS * scale)), sentence=False)
@@ -301,7 +309,8 @@ def _render_alert(
 
 
 def _batch_line(
-    headline: Headline, matches: Sequence[Any], tz: tzinfo | None, scale: float = 1.0
+    headline: Headline, matches: Sequence[Any], tz: tzinfo | None, scale: float = 1.0,
+    also: str = "",
 ) -> str:
     parts = [
         "• " + _title_html(headline, matches, max(20, int(_TITLE_CHARS * scale))),
@@ -317,6 +326,8 @@ def _batch_line(
     if names:
         joined = cut_text(", ".join(names), max(20, int(120 * scale)), sentence=False)
         parts.append(" (" + _esc(joined) + ")")
+    if also:
+        parts.append(" · " + also)
     return "".join(parts)
 
 
@@ -326,39 +337,71 @@ def render_batch_parts(
     summary_chars: int = 300,
     tz: tzinfo | None = None,
     lang: str = "en",
+    also: Sequence[str] | None = None,
 ) -> list[tuple[str, list[int]]]:
-    """Like :func:`render_batch`, also telling which items (indices) each message holds."""
+    """Like :func:`render_batch`, also telling which items (indices) each message holds.
+
+    ``also[i]`` is the HTML of item ``i``'s other sources (``bot.delivery.also``)."""
     if not items:
         return []
+    extra = list(also) if also is not None else [""] * len(items)
     if len(items) == 1:
         headline, matches = items[0]
-        text = render_alert(headline, matches, summary_chars=summary_chars, tz=tz, lang=lang)
+        text = render_alert(headline, matches, summary_chars=summary_chars, tz=tz, lang=lang,
+                            also=extra[0])
         return [(text, [0])]
-    lines = []
-    for headline, matches in items:
-        line = _batch_line(headline, matches, tz)
-        if utf16_len(line) > _LIMIT // 4:
-            line = _batch_line(headline, matches, tz, scale=0.25)
-        lines.append(line)
+    lines = _batch_lines(items, extra, tz)
     # Greedy packing; the heading names the count of the part and its position.
     groups: list[list[int]] = [[]]
     size = 0
     budget = _LIMIT - 80  # heading room
     for index, line in enumerate(lines):
-        extra = utf16_len(line) + 1
-        if groups[-1] and size + extra > budget:
+        size_of = utf16_len(line) + 1
+        if groups[-1] and size + size_of > budget:
             groups.append([])
             size = 0
         groups[-1].append(index)
-        size += extra
-    out: list[tuple[str, list[int]]] = []
+        size += size_of
     total = len(items)
-    for number, group in enumerate(groups, start=1):
-        heading = "<b>" + t(lang, "label_batch", count=total) + "</b>"
-        if len(groups) > 1:
-            heading += f" ({number}/{len(groups)})"
-        out.append((heading + "\n" + "\n".join(lines[i] for i in group), group))
-    return out
+    return [
+        (_batch_heading(lang, total, number, len(groups)) + "\n"
+         + "\n".join(lines[i] for i in group), group)
+        for number, group in enumerate(groups, start=1)
+    ]
+
+
+def _batch_lines(items: Sequence[tuple[Headline, Sequence[Any]]], also: Sequence[str],
+                 tz: tzinfo | None) -> list[str]:
+    lines = []
+    for (headline, matches), extra in zip(items, also, strict=True):
+        line = _batch_line(headline, matches, tz, also=extra)
+        if utf16_len(line) > _LIMIT // 4:
+            line = _batch_line(headline, matches, tz, scale=0.25, also=extra)
+        lines.append(line)
+    return lines
+
+
+def _batch_heading(lang: str, total: int, number: int, parts: int) -> str:
+    heading = "<b>" + t(lang, "label_batch", count=total) + "</b>"
+    return heading + (f" ({number}/{parts})" if parts > 1 else "")
+
+
+def render_batch_message(
+    items: Sequence[tuple[Headline, Sequence[Any]]],
+    also: Sequence[str],
+    *,
+    total: int,
+    number: int = 1,
+    parts: int = 1,
+    tz: tzinfo | None = None,
+    lang: str = "en",
+) -> str | None:
+    """One message of a batch again (part ``number`` of ``parts``, ``total`` headlines in
+    all), as :func:`render_batch_parts` made it, with these items; None if it no longer fits
+    under Telegram's limit."""
+    text = (_batch_heading(lang, total, number, parts) + "\n"
+            + "\n".join(_batch_lines(items, also, tz)))
+    return text if utf16_len(text) <= _LIMIT else None
 
 
 def render_batch(
@@ -381,12 +424,15 @@ def render_batch(
 
 
 def render_latest(
-    headlines: Sequence[Headline], heading: str, *, tz: tzinfo | None = None
+    headlines: Sequence[Headline], heading: str, *, tz: tzinfo | None = None,
+    also: Sequence[str] | None = None,
 ) -> str:
-    """The /latest answer: a heading, then one numbered line per headline (as many as fit)."""
+    """The /latest answer: a heading, then one numbered line per headline (as many as fit);
+    ``also[i]``: the HTML of headline ``i``'s story's other sources."""
     out = f"<b>{_esc(cut_text(heading, 200, sentence=False))}</b>"
-    for number, headline in enumerate(headlines, start=1):
-        line = f"\n{number}. " + _batch_line(headline, (), tz).removeprefix("• ")
+    extra = list(also) if also is not None else [""] * len(headlines)
+    for number, (headline, more) in enumerate(zip(headlines, extra, strict=True), start=1):
+        line = f"\n{number}. " + _batch_line(headline, (), tz, also=more).removeprefix("• ")
         if utf16_len(out) + utf16_len(line) > _LIMIT:
             break
         out += line

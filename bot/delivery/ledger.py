@@ -6,6 +6,7 @@ next drain is due).  Planning (:mod:`bot.delivery.plan`), the Telegram outcomes
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup
 
 from bot.metrics import Metrics
-from bot.models import Alert
+from bot.models import Alert, Post
 
 __all__ = ["ChatWork", "DeliveryReport", "Ledger", "Part"]
 
@@ -34,12 +35,13 @@ class DeliveryReport:
     migrated: int = 0  # chats moved to a new id
     gone: int = 0  # chats set inactive (blocked, kicked, not found)
     plain_resends: int = 0  # messages resent as plain text after an entity error
+    edited: int = 0  # messages edited to add later reports of their stories
     dropped: Counter[str] = field(default_factory=Counter)  # alerts, by reason
     errors: Counter[str] = field(default_factory=Counter)  # Telegram/network errors, by kind
 
     def merge(self, other: DeliveryReport) -> None:
         for name in ("chats", "messages_sent", "alerts_delivered", "batched_saved",
-                     "released", "migrated", "gone", "plain_resends"):
+                     "released", "migrated", "gone", "plain_resends", "edited"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.dropped.update(other.dropped)
         self.errors.update(other.errors)
@@ -56,6 +58,10 @@ class Part:
     markup: InlineKeyboardMarkup | None = None  # buttons: unfollow, mute
     delivered: int = 0  # texts Telegram confirmed (popped from ``texts``)
     counted: int = 0  # of those, already counted in a report and the metrics
+    # what the message shows, stored once Telegram confirms it (with its message id), so a
+    # later report of one of its stories edits it; ``edit``: this part IS that edit
+    post: Post | None = None
+    edit: bool = False
 
 
 @dataclass
@@ -102,12 +108,27 @@ class Ledger:
         self.count_messages(part, report, 0)
         self.unfinished[chat_id] = part
 
-    def sent(self, alerts: list[Alert], part: Part, report: DeliveryReport) -> None:
-        """Every text of ``part`` confirmed: its ``alerts`` are sent."""
-        self.store.mark_sent(alerts)
-        self.count_messages(part, report, len(alerts))
+    def sent(self, alerts: list[Alert], part: Part, report: DeliveryReport,
+             message_id: int | None = None) -> None:
+        """Every text of ``part`` confirmed: its ``alerts`` are sent; the post of a message
+        sent whole (one HTML text, ``message_id``) or edited is kept, in the same commit."""
+        post = part.post
+        if post is not None and not part.edit:
+            whole = part.html and part.delivered == 1
+            post = (dataclasses.replace(post, message_id=message_id)
+                    if whole and message_id is not None else None)
+        with self.store.batch():
+            self.store.mark_sent(alerts)
+            if post is not None:
+                self.store.put_posts([post])
+        if part.edit:
+            part.counted = part.delivered
+            self.metrics.edited(len(alerts))
+            report.edited += 1
+        else:
+            self.count_messages(part, report, len(alerts))
+            report.batched_saved += max(0, len(alerts) - part.delivered)
         report.alerts_delivered += len(alerts)
-        report.batched_saved += max(0, len(alerts) - part.delivered)
 
     def count_messages(self, part: Part, report: DeliveryReport, alerts: int) -> None:
         messages = part.delivered - part.counted

@@ -13,8 +13,10 @@ One drain (:meth:`Deliverer.deliver_pending`):
   alerts none of whose queries the chat still follows (``/unfollow``: ``"unfollowed"``; an
   alert with some left is shown with those only), alerts older than ``max_age``
   (``"expired"``) and alerts whose headline is gone (``"missing"``);
-* renders one alert with :func:`render_alert` and several with :func:`render_batch` (one
-  compact list, split at headline boundaries under 4096 characters);
+* folds reports of a story the chat was already alerted to into that alert (an edit that
+  adds the source, :mod:`bot.delivery.fold`), and renders the rest one entry per story: one
+  alert with :func:`render_alert` and several with :func:`render_batch` (one compact list,
+  split at headline boundaries under 4096 characters);
 * sends with a bounded pool of workers over a round-robin queue of chats: a worker takes the
   next chat, sends *one* message for it and puts the chat back at the end of the queue if it
   has more.  A chat with a long backlog therefore never holds up the others; the
@@ -45,11 +47,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.delivery.fold import Folder
 from bot.delivery.ledger import ChatWork, DeliveryReport, Ledger, Part
 from bot.delivery.outcomes import Sender
 from bot.delivery.plan import Planner
 from bot.metrics import Metrics
 from bot.models import Alert, utcnow
+from bot.story_keeper import StoryKeeper
 
 __all__ = ["Deliverer", "DeliveryReport"]
 
@@ -86,6 +90,8 @@ class Deliverer:
         network_retries: int = 3,
         backoff_base: float = 0.5,
         metrics: Metrics | None = None,
+        stories: StoryKeeper | None = None,
+        max_sources: int = 3,
     ) -> None:
         self.bot = bot
         self.store = store
@@ -94,8 +100,14 @@ class Deliverer:
         self.metrics = metrics or Metrics()
         self.total = DeliveryReport()
         self.ledger = Ledger(store, self.metrics)
-        self.planner = Planner(store, self.ledger, clock=clock, max_age=max_age,
-                               summary_chars=summary_chars)
+        folder = Folder(
+            store,
+            story_of=stories.story_of if stories is not None else lambda _: None,
+            window=stories.window if stories is not None else timedelta(0),
+            max_sources=max_sources,
+            summary_chars=summary_chars,
+        )
+        self.planner = Planner(store, self.ledger, folder, clock=clock, max_age=max_age)
         self.sender = Sender(bot, store, self.ledger, on_migrated=on_migrated,
                              on_gone=on_gone, network_retries=network_retries,
                              backoff_base=backoff_base, tick_seconds=tick_seconds)

@@ -25,6 +25,11 @@ the one short method that handles it:
 * ``network`` (other ``NetworkError``: connection refused or reset): retried after 0.5 s,
   1 s, 2 s; then released back to ``pending`` for the next drain.
 * ``other`` (any other ``TelegramError``): released and logged.
+* ``edit_failed`` (any ``BadRequest`` but "chat not found" to an edit, ``part.edit``: the
+  message was deleted, cannot be edited, or the new text was refused): nothing else is sent
+  for those reports; they are dropped (``"edit_failed"``), and a message that is gone is
+  marked so in its post (later reports of its stories are not sent either).  "Message is
+  not modified" means it shows them already: they count as sent.
 
 Each handler returns what the drain does next: :data:`NEXT` (send ``part.texts[0]``: the next
 piece, the same after a back-off, or its plain or split form), ``"ok"`` (this message is
@@ -91,6 +96,8 @@ def classify(exc: TelegramError | None, part: Part) -> str:
         message = exc.message.lower()
         if "chat not found" in message:
             return "chat_not_found"
+        if part.edit:
+            return "edit_failed"
         if "parse entities" in message and part.html:
             return "entities"
         if "too long" in message:
@@ -112,6 +119,7 @@ class _Send:
     alerts: list[Alert]  # the part's alerts as it started
     marked: bool  # its alerts are "sending" (the rest of a split message: already)
     attempt: int = 0  # network retries of the current text
+    message_id: int | None = None  # of the last text Telegram confirmed
 
     def granted(self) -> None:
         """Called by the Pacer in the granted slot: only a request leaving now is in doubt
@@ -145,19 +153,30 @@ class Sender:
         send = _Send(work, part, report, self.store, part.alerts, part.delivered > 0)
         while part.texts:
             try:
-                await self._send_text(send)
+                message = await self._send_text(send)
             except TelegramError as exc:
                 verdict = await OUTCOMES[classify(exc, part)](self, send, exc)
             else:
+                send.message_id = getattr(message, "message_id", None)
                 verdict = await OUTCOMES["sent"](self, send, None)
             if verdict != NEXT:
                 return verdict
-        self.ledger.sent(send.alerts, part, report)
+        self.ledger.sent(send.alerts, part, report, send.message_id)
         return "ok"
 
-    async def _send_text(self, send: _Send) -> None:
+    async def _send_text(self, send: _Send) -> Any:
         part = send.part
-        await self.bot.send_message(
+        if part.edit and part.post is not None:  # through the same Pacer, granted alike
+            return await self.bot.edit_message_text(
+                chat_id=send.work.chat_id,
+                message_id=part.post.message_id,
+                text=part.texts[0],
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=not part.preview),
+                reply_markup=part.markup,
+                rate_limit_args={**BULK, "granted": send.granted},
+            )
+        return await self.bot.send_message(
             chat_id=send.work.chat_id,
             text=part.texts[0],
             parse_mode=ParseMode.HTML if part.html else None,
@@ -277,6 +296,21 @@ class Sender:
         self.ledger.schedule_retry(self.tick_seconds)
         return "stop"
 
+    async def _edit_failed(self, send: _Send, exc: TelegramError | None) -> str:
+        assert exc is not None
+        part, chat_id = send.part, send.work.chat_id
+        message = exc.message.lower()
+        if "not modified" in message:  # it shows these reports already
+            return await self._sent(send, None)
+        send.report.errors["edit_failed"] += 1
+        log.warning("chat %s: editing message %s failed (%s); %d report(s) of its stories "
+                    "not sent", chat_id, part.post.message_id if part.post else "?",
+                    exc.message, len(send.alerts))
+        self.ledger.drop(send.alerts, "edit_failed", send.report)
+        if part.post is not None and ("not found" in message or "can't be edited" in message):
+            self.store.put_posts([dataclasses.replace(part.post, gone=True)])
+        return "ok"
+
     async def _gone(self, send: _Send, reason: str, detail: str) -> None:
         """Blocked, kicked or not found: inactive, and all its pending alerts dropped."""
         work = send.work
@@ -302,6 +336,7 @@ OUTCOMES: dict[str, Handler] = {
     "unknown_outcome": Sender._unknown_outcome,
     "network": Sender._network,
     "other": Sender._other,
+    "edit_failed": Sender._edit_failed,
 }
 
 

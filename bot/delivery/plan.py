@@ -9,8 +9,11 @@ from an earlier drain) and, in this order:
   ``"unfollowed"``; an alert with some left is shown with those only), older than
   ``max_age`` counted from its release (``"expired"``), held by a digest or quiet hours
   (a drain is scheduled for the first one due), headline gone (``"missing"``), or fresh;
-* renders the fresh ones: one alert with its buttons, several as one compact list
-  (:func:`render_batch_parts`, split at headline boundaries under 4096 characters).
+* sorts the fresh ones by story (:mod:`bot.delivery.fold`): a story the chat was alerted
+  to lately edits that message (``"edit_failed"``: its message is gone; ``"folded"``: the
+  message shows that source already); the rest are rendered one entry per story, one
+  alert with its buttons, several as one compact list (split at headline boundaries under
+  4096 characters).
 """
 
 from __future__ import annotations
@@ -23,11 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
-
 from bot import schedule
-from bot.buttons import alert_keyboard, mute_keyboard
-from bot.delivery.format import PlainMatch, QueryText, render_batch_parts
+from bot.delivery.fold import Folder
 from bot.delivery.ledger import ChatWork, DeliveryReport, Ledger, Part
 from bot.i18n import language_for
 from bot.matching import QueryError, parse_query
@@ -77,13 +77,13 @@ class _Triage:
 class Planner:
     """Builds a chat's messages for one drain; see the module docstring."""
 
-    def __init__(self, store: Any, ledger: Ledger, *, clock: Callable[[], datetime],
-                 max_age: timedelta, summary_chars: int) -> None:
+    def __init__(self, store: Any, ledger: Ledger, folder: Folder, *,
+                 clock: Callable[[], datetime], max_age: timedelta) -> None:
         self.store = store
         self.ledger = ledger
+        self.folder = folder
         self.clock = clock
         self.max_age = max_age
-        self.summary_chars = summary_chars
 
     def plan(self, work: ChatWork, report: DeliveryReport) -> deque[Part]:
         """The chat's messages, the rest of a split message first; drops what is not owed."""
@@ -99,7 +99,7 @@ class Planner:
         self._settle(work.chat_id, triage, report)
         parts = deque(rest)
         if triage.fresh:
-            parts.extend(self._render(chat, triage.fresh))
+            parts.extend(self._render(chat, triage.fresh, report, now))
         return parts
 
     def _resume(self, chat_id: int) -> list[Part]:
@@ -140,28 +140,26 @@ class Planner:
             due = (min(triage.held) - triage.now).total_seconds()
             self.ledger.schedule_retry(max(0.05, due))
 
-    def _render(self, chat: Chat, fresh: list[tuple[Alert, Headline]]) -> list[Part]:
+    def _render(self, chat: Chat, fresh: list[tuple[Alert, Headline]],
+                report: DeliveryReport, now: datetime) -> list[Part]:
+        """Edits of the messages whose stories got new reports, then the new messages."""
         tz = schedule.zone(chat.settings)
         lang = language_for(chat.settings, chat.settings.get("lang_hint"))
-        items = [(h, _matches(a, h)) for a, h in fresh]
-        return [
-            Part([fresh[i][0] for i in indices], [text], preview=len(fresh) == 1,
-                 markup=_markup(chat.kind, lang, items))
-            for text, indices in render_batch_parts(
-                items, summary_chars=self.summary_chars, tz=tz, lang=lang
-            )
-        ]
-
-
-def _markup(kind: str, lang: str, items: list[tuple[Headline, list[Any]]]
-            ) -> InlineKeyboardMarkup | None:
-    """An alert's buttons: unfollow each matched query and mute; a batch: mute only."""
-    if kind == "channel":
-        return None  # anyone in a channel could press them
-    if len(items) == 1:
-        keyed = [(m.query.text, m.query.key) for m in items[0][1] if _has_key(m)]
-        return alert_keyboard(lang, keyed)
-    return mute_keyboard(lang)
+        folds, gone, entries = self.folder.sort(chat.id, fresh, now)
+        if gone:
+            log.info("chat %s: %d report(s) of stories whose alert is gone not sent",
+                     chat.id, len(gone))
+            self.ledger.drop(gone, "edit_failed", report)
+        parts = []
+        for fold in folds:
+            part = self.folder.edit_part(chat, fold, tz=tz, lang=lang)
+            if isinstance(part, str):
+                self.ledger.drop([a for a, _ in fold.pairs], part, report)
+            else:
+                parts.append(part)
+        if entries:
+            parts.extend(self.folder.new_parts(chat, entries, tz=tz, lang=lang, now=now))
+        return parts
 
 
 def _query_key(text: str) -> str:
@@ -173,23 +171,3 @@ def _query_key(text: str) -> str:
 
 def _query_keys(texts: Sequence[str]) -> set[str]:
     return {_query_key(text) for text in texts}
-
-
-def _has_key(match: Any) -> bool:
-    """A real ``Match`` (not the plain stand-in used when re-matching failed)."""
-    return isinstance(getattr(getattr(match, "query", None), "key", None), str)
-
-
-def _matches(alert: Alert, headline: Headline) -> list[Any]:
-    """The alert's queries, re-run on the headline for the spans to bold."""
-    out: list[Any] = []
-    for text in alert.queries:
-        try:
-            found = parse_query(text).find(headline.title, headline.summary)
-        except QueryError:
-            found = None
-        except Exception:  # a matcher bug must not stop delivery
-            log.exception("re-matching %r failed", text)
-            found = None
-        out.append(found if found is not None else PlainMatch(QueryText(text)))
-    return out

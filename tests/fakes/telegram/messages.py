@@ -115,11 +115,29 @@ class Messages:
     def _init_messages(self) -> None:
         self._stored: dict[tuple[int, int], dict[str, Any]] = {}
         self._by_bot: set[tuple[int, int]] = set()
+        self._frozen: set[tuple[int, int]] = set()  # too old to edit
         self._next_message_id: dict[int, int] = {}
         self._open_callbacks: set[str] = set()
         self.sent: list[SentMessage] = []
         self.edits: list[SentMessage] = []
         self.callback_answers: list[dict[str, Any]] = []
+
+    def delete_message(self, chat_id: int, message_id: int) -> None:
+        """A user deletes a message of the chat: editing it answers "message to edit not
+        found", as Telegram does."""
+        with self._lock:
+            self._stored.pop((chat_id, message_id), None)
+
+    def freeze_message(self, chat_id: int, message_id: int) -> None:
+        """The message can no longer be edited (say, too old): "message can't be edited"."""
+        with self._lock:
+            self._frozen.add((chat_id, message_id))
+
+    def shown(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
+        """The message as the chat shows it now (after its edits), or None if deleted."""
+        with self._lock:
+            message = self._stored.get((chat_id, message_id))
+            return dict(message) if message is not None else None
 
     def _next_id(self, chat_id: int) -> int:
         message_id = self._next_message_id.get(chat_id, 1)
@@ -228,7 +246,7 @@ class Messages:
         message = self._stored.get((chat_id, message_id))
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
-        if (chat_id, message_id) not in self._by_bot:
+        if (chat_id, message_id) not in self._by_bot or (chat_id, message_id) in self._frozen:
             raise ApiError(400, "Bad Request: message can't be edited")
         return chat_id, message
 
