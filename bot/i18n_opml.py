@@ -1,8 +1,10 @@
-"""The texts of OPML import and /export, English and Chinese, merged into ``bot.i18n.TEXTS``.
+"""The texts of OPML import, /export and the notices about a chat's own source that fails
+or recovers (``bot.chat_sources.health``), English and Chinese, merged into
+``bot.i18n.TEXTS``.
 
 ``opml_error_<code>`` words each ``bot.chat_sources.opml.OpmlError`` code;
 ``opml_reason_<reason>`` each reason an import refuses a feed (``bot.chat_sources.REASONS``
-and ``several_feeds``)."""
+and ``several_feeds``); ``health_reason_<code>`` each ``health.reason_code``."""
 
 from __future__ import annotations
 
@@ -138,5 +140,46 @@ OPML_TEXTS: dict[str, dict[str, str]] = {
     "export_title": {
         "en": "newsbot: the sources of {chat}",
         "zh": "newsbot：{chat} 的新闻源",
+    },
+    "health_failing": {
+        "en": "⚠️ Your source <b>{title}</b> (<code>{slug}</code>) has not worked since "
+        "{since}: {reason}.\nI now try it every 6 hours and will tell you when it works "
+        "again. <code>/removesource {slug}</code> removes it.",
+        "zh": "⚠️ 你的新闻源 <b>{title}</b>（<code>{slug}</code>）自 {since} 起无法使用："
+        "{reason}。\n现在每 6 小时重试一次，恢复后会通知你。"
+        "<code>/removesource {slug}</code> 可将其移除。",
+    },
+    "health_recovered": {
+        "en": "✅ Your source <b>{title}</b> (<code>{slug}</code>) works again: its news "
+        "arrives as before.",
+        "zh": "✅ 你的新闻源 <b>{title}</b>（<code>{slug}</code>）已恢复，新闻照常推送。",
+    },
+    "health_reason_gone": {
+        "en": "the address answers “not found” ({detail}); the feed may have moved",
+        "zh": "该地址返回“未找到”（{detail}），新闻源可能已迁移",
+    },
+    "health_reason_http": {
+        "en": "the server answers with an error ({detail})",
+        "zh": "服务器返回错误（{detail}）",
+    },
+    "health_reason_forbidden": {
+        "en": "its address is one the bot may not fetch",
+        "zh": "它的地址是机器人不允许访问的地址",
+    },
+    "health_reason_not_a_feed": {
+        "en": "what it sends is no longer a feed",
+        "zh": "它返回的内容已不是新闻源（feed）",
+    },
+    "health_reason_too_large": {
+        "en": "it sends more than the bot reads",
+        "zh": "它返回的内容超出机器人读取的上限",
+    },
+    "health_reason_timeout": {
+        "en": "it does not answer in time",
+        "zh": "它没有及时响应",
+    },
+    "health_reason_unreachable": {
+        "en": "it cannot be reached ({detail})",
+        "zh": "无法连接（{detail}）",
     },
 }

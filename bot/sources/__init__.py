@@ -88,6 +88,9 @@ class SourceState:
     watching_since: datetime | None = None
     interval: float | None = None
     interval_reason: str | None = None
+    # a chat's own source (bot/chat_sources/health.py): when its failure was reported to its
+    # chats (None: not reported, or announced recovered since)
+    reported_failing: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +109,9 @@ class SourceState:
             "watching_since": self.watching_since.isoformat() if self.watching_since else None,
             "interval": self.interval,
             "interval_reason": self.interval_reason,
+            "reported_failing": (
+                self.reported_failing.isoformat() if self.reported_failing else None
+            ),
         }
 
     @classmethod
@@ -127,6 +133,7 @@ class SourceState:
             watching_since=_dt(data.get("watching_since")),
             interval=_positive(data.get("interval")),
             interval_reason=data.get("interval_reason") or None,
+            reported_failing=_dt(data.get("reported_failing")),
         )
 
     def copy(self) -> SourceState:
