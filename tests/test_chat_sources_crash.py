@@ -15,22 +15,16 @@ moment, reopens the store and checks that nothing is half-added or half-removed:
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot.matching import parse_query
 from bot.sources.registry import SourceEntry
 from bot.store import Store
+from tests.killed_child import run_killed
 
-REPO = Path(__file__).resolve().parents[1]
 URLS = 10
 CHATS = 4
 
@@ -98,34 +92,8 @@ def _free_port() -> int:
 
 
 def _run_child(path: Path, port: int, seed: int, kill_after: float) -> list[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), str(port), str(seed), str(URLS), str(CHATS)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    lines: list[str] = []
-    opened = threading.Event()
-
-    def reader() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if not line.endswith("\n"):
-                break
-            lines.append(line.rstrip("\n"))
-            if line.startswith("OPEN"):
-                opened.set()
-
-    thread = threading.Thread(target=reader, daemon=True)
-    thread.start()
-    opened.wait(30)
-    time.sleep(kill_after)
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    thread.join(10)
-    stderr = proc.stderr.read() if proc.stderr else ""
-    assert proc.returncode == -signal.SIGKILL, f"child exited {proc.returncode}: {stderr}"
-    return lines
+    args = [str(path), str(port), str(seed), str(URLS), str(CHATS)]
+    return run_killed(CHILD, args, kill_after=kill_after, open_timeout=30)
 
 
 class Model:

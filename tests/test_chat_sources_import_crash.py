@@ -16,13 +16,7 @@ at a random moment, reopens the store and checks, with the /addsource crash test
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,9 +24,9 @@ import pytest
 
 from bot.sources.registry import SourceEntry
 from bot.store import Store
+from tests.killed_child import run_killed
 from tests.test_chat_sources_crash import Model, _free_port
 
-REPO = Path(__file__).resolve().parents[1]
 URLS = 24
 CHATS = 3
 PER_CHAT = 8
@@ -140,34 +134,7 @@ class ImportModel(Model):
 
 def _run_child(path: Path, port: int, seed: int, kill_after: float) -> list[str]:
     args = [str(path), str(port), str(seed), str(URLS), str(CHATS), str(PER_CHAT)]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, *args],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    lines: list[str] = []
-    opened = threading.Event()
-
-    def reader() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if not line.endswith("\n"):
-                break
-            lines.append(line.rstrip("\n"))
-            if line.startswith("OPEN"):
-                opened.set()
-
-    thread = threading.Thread(target=reader, daemon=True)
-    thread.start()
-    opened.wait(30)
-    time.sleep(kill_after)
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    thread.join(10)
-    stderr = proc.stderr.read() if proc.stderr else ""
-    assert proc.returncode == -signal.SIGKILL, f"child exited {proc.returncode}: {stderr}"
-    return lines
+    return run_killed(CHILD, args, kill_after=kill_after, open_timeout=30)
 
 
 def _lane(lane: int, base: Path, kills: int) -> tuple[int, int]:

@@ -17,12 +17,7 @@ previous one left.
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,8 +25,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.killed_child import run_killed
 
 CHILD = r"""
 import json, os, random, signal, sys
@@ -197,35 +191,8 @@ class Model:
 
 def _run_child(path: Path, run: int, seed: int, every: int, crash_at: str,
                kill_after: float | None, wait_open: bool) -> list[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), str(run), str(seed), str(every), crash_at],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    lines: list[str] = []
-    opened = threading.Event()
-
-    def reader() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if not line.endswith("\n"):
-                break  # an incomplete line: the kill landed mid-print
-            lines.append(line.rstrip("\n"))
-            if line.startswith("OPEN"):
-                opened.set()
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    if wait_open:
-        opened.wait(20)
-    if kill_after is not None:
-        time.sleep(kill_after)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    t.join(10)
-    stderr = proc.stderr.read() if proc.stderr else ""
-    assert proc.returncode == -signal.SIGKILL, f"child exited {proc.returncode}: {stderr}"
-    return lines
+    args = [str(path), str(run), str(seed), str(every), crash_at]
+    return run_killed(CHILD, args, kill_after=kill_after, open_timeout=20 if wait_open else None)
 
 
 def _lane(lane: int, base: Path, kills: int, deadline: float) -> tuple[int, int, int]:
