@@ -13,6 +13,7 @@ tests use it).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -27,6 +28,7 @@ from telegram.ext import Application
 from telegram.request import BaseRequest
 
 from bot import handlers, webhook
+from bot.chat_sources.health import Notice
 from bot.config import Settings
 from bot.core import (
     CONTEXT_TYPES,
@@ -39,6 +41,7 @@ from bot.core import (
     build_registry,
     core_of,
 )
+from bot.delivery.notices import send_notice
 from bot.delivery.outbox import Deliverer
 from bot.delivery.pacing import Pacer
 from bot.fairness import Budgets, ChatLanes
@@ -152,6 +155,7 @@ async def start_services(application: BotApplication) -> None:
         metrics=core.metrics,
         registry=core.registry,
         stories=core.stories,
+        on_notice=functools.partial(tell_chats, application),
     )
     chat_sources = {e.state_name for e in core.registry.chat_sources() if e.chats}
     core.store.prune_sources({s.name for s in settings.sources} | chat_sources)
@@ -168,6 +172,18 @@ async def start_services(application: BotApplication) -> None:
         len(core.poller.sources),
         len(core.index),
     )
+
+
+def tell_chats(application: BotApplication, notice: Notice) -> None:
+    """The poller's ``on_notice``: tell a chat source's chats that it fails or works again,
+    in a task of its own (the poll does not wait for Telegram); stopped with the bot."""
+    core = core_of(application)
+
+    async def send() -> None:
+        await send_notice(application.bot, core.store, notice)
+
+    core.tasks[:] = [task for task in core.tasks if not task.done()]
+    core.tasks.append(asyncio.create_task(send(), name=f"notice:{notice.entry.slug}"))
 
 
 async def start_metrics(application: BotApplication) -> None:

@@ -16,6 +16,14 @@ that reports of one story that several sources publish at once are one entry.
 After each successful poll (200 or 304) the source's next poll is set by the scheduler
 (``bot.sources.pace``), which learns each source's publishing rate from the headlines the store
 holds and from what every poll finds; failures keep their back-off.
+
+The chats' own sources (``bot.chat_sources``) are polled here too, each URL once however many
+chats added it, under the ``STRICT`` fetch policy (public addresses, or ``[polling]
+allow_hosts``).  Their headlines live in a namespace of their own (``chat_sources.own``) and
+are matched for the chats that added the source only.  Their due times and pacing are kept by
+``chat_sources.polled.OwnSources``; after each of their polls ``chat_sources.health`` decides
+whether their chats are owed a notice (failing for a day, working again), which is saved with
+the poll's state and then handed to ``on_notice``.
 """
 
 from __future__ import annotations
@@ -24,15 +32,19 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot import schedule
+from bot.chat_sources import health
+from bot.chat_sources.own import own_headlines, source_config
+from bot.chat_sources.polled import OwnSources
 from bot.config import Settings, SourceConfig
 from bot.matching import MatchIndex
 from bot.metrics import Metrics
 from bot.models import Alert, Headline, utcnow
 from bot.sources import (
+    STRICT,
     FetchPolicy,
     PollResult,
     SourceState,
@@ -42,7 +54,7 @@ from bot.sources import (
 )
 from bot.sources.fetch import Fetcher
 from bot.sources.pace import Scheduler
-from bot.sources.registry import Registry
+from bot.sources.registry import Registry, SourceEntry
 from bot.store import Store, StoreError
 from bot.story_keeper import StoryKeeper
 
@@ -50,6 +62,27 @@ log = logging.getLogger(__name__)
 
 #: the longest an alert waits for the other polls of its tick before delivery is woken
 CYCLE_HOLD = 3.0
+#: chat sources' polls started but not finished, per fetch slot (``[polling] max_in_flight``):
+#: enough to keep every slot busy, without a task per source when thousands are due at once
+OWN_POLLS_PER_SLOT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What one poll fetches: the source's config, the policy its fetches are held to, and,
+    for a chat's own source, its registry entry (whose chats alone get its headlines)."""
+
+    config: SourceConfig
+    policy: FetchPolicy
+    entry: SourceEntry | None = None  # a chat's own source
+
+    @classmethod
+    def operator(cls, source: SourceConfig) -> _Target:
+        return cls(source, FetchPolicy.for_source(source.url))  # trusts its own host
+
+    @classmethod
+    def own(cls, entry: SourceEntry) -> _Target:
+        return cls(source_config(entry), STRICT, entry)
 
 
 def build_scheduler(
@@ -93,6 +126,7 @@ class Poller:
         metrics: Metrics | None = None,
         registry: Registry | None = None,
         stories: StoryKeeper | None = None,
+        on_notice: Callable[[health.Notice], None] = lambda notice: None,
     ) -> None:
         self.settings = settings
         self.stories = stories
@@ -103,13 +137,16 @@ class Poller:
         self.on_alerts = on_alerts
         self.clock = clock
         self.metrics = metrics or Metrics()
+        self.on_notice = on_notice
         self.sources = {s.name: s for s in settings.sources if s.enabled}
         self._tasks: dict[str, asyncio.Task[PollResult | None]] = {}
+        self._own_tasks: dict[str, asyncio.Task[PollResult | None]] = {}
         self._not_before: dict[str, datetime] = {}
         self._wake_held: asyncio.TimerHandle | None = None
         self._spread_first_polls()
         states = {name: self._state(s) for name, s in self.sources.items()}
         self.pace = build_scheduler(settings, store, states, self.clock())
+        self.own = OwnSources(settings, store, self.registry, self.clock())
 
     def _spread_first_polls(self) -> None:
         """Spread new sources evenly over their interval so they are not all fetched at once
@@ -139,6 +176,9 @@ class Poller:
     def tick(self) -> list[str]:
         """Start polls for every due source; return their names."""
         now = self.clock()
+        return self._tick_operators(now) + self._tick_own(now)
+
+    def _tick_operators(self, now: datetime) -> list[str]:
         started = []
         for name, source in self.sources.items():
             if name in self._tasks:
@@ -150,18 +190,34 @@ class Poller:
                 continue  # backing off after an error the store could not record
             task = asyncio.create_task(self.poll(source), name=f"poll:{name}")
             self._tasks[name] = task
-            task.add_done_callback(functools.partial(self._forget_task, name))
+            task.add_done_callback(functools.partial(self._forget_task, self._tasks, name))
             started.append(name)
         return started
 
-    def _forget_task(self, name: str, _task: object) -> None:
-        self._tasks.pop(name, None)
+    def _tick_own(self, now: datetime) -> list[str]:
+        """Start polls of the chats' own sources that are due, a few fetch slots' worth."""
+        room = self.settings.polling.max_in_flight * OWN_POLLS_PER_SLOT - len(self._own_tasks)
+        started = []
+        for entry in self.own.due(now, self._own_tasks, room):
+            name = entry.state_name
+            if self._not_before.get(name, now) > now:
+                continue
+            task = asyncio.create_task(self._run(_Target.own(entry)), name=f"poll:{name}")
+            self._own_tasks[name] = task
+            task.add_done_callback(functools.partial(self._forget_task, self._own_tasks, name))
+            started.append(name)
+        return started
+
+    def _forget_task(self, tasks: dict[str, asyncio.Task[PollResult | None]], name: str,
+                     _task: object) -> None:
+        tasks.pop(name, None)
         if self._wake_held is not None and not self._polls_in_flight():
             self._wake_now()
 
     def _polls_in_flight(self) -> bool:
         current = asyncio.current_task()
-        return any(not t.done() and t is not current for t in self._tasks.values())
+        tasks = (*self._tasks.values(), *self._own_tasks.values())
+        return any(not t.done() and t is not current for t in tasks)
 
     def _alerts_queued(self) -> None:
         """Wake delivery now, or once the other polls in flight are done (at most
@@ -179,31 +235,44 @@ class Poller:
         self.on_alerts()
 
     async def poll_all(self) -> list[PollResult]:
-        """Poll every enabled source now (used by tests and at start-up)."""
-        results = await asyncio.gather(*(self.poll(s) for s in self.sources.values()))
+        """Poll every enabled source now, and every chat's own source (used by tests)."""
+        own = [_Target.own(e) for e in self.registry.chat_sources() if e.chats]
+        results = await asyncio.gather(
+            *(self.poll(s) for s in self.sources.values()), *(self._run(t) for t in own)
+        )
         return [r for r in results if r is not None]
+
+    async def join(self) -> None:
+        """Wait until the polls in flight are done (tests and benchmarks)."""
+        while tasks := [*self._tasks.values(), *self._own_tasks.values()]:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def stop(self) -> None:
         if self._wake_held is not None:
             self._wake_held.cancel()
             self._wake_held = None
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._own_tasks.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def poll(self, source: SourceConfig) -> PollResult | None:
+        """Poll one of the operator's sources now."""
+        return await self._run(_Target.operator(source))
+
+    async def _run(self, target: _Target) -> PollResult | None:
         try:
-            return await self._poll(source)
+            return await self._poll(target)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not stop the other sources, nor hammer this one
-            log.exception("polling %s failed unexpectedly", source.name)
-            self._back_off(source, f"internal error: {exc!r}")
+            log.exception("polling %s failed unexpectedly", target.config.name)
+            self._back_off(target, f"internal error: {exc!r}")
             self.metrics.error("poller")
             return None
 
-    def _back_off(self, source: SourceConfig, error: str) -> None:
+    def _back_off(self, target: _Target, error: str) -> None:
+        source = target.config
         state = self._state(source)
         state.failures += 1
         state.last_error = error
@@ -218,29 +287,31 @@ class Poller:
         self._not_before[source.name] = state.next_poll_at
         try:
             self._save_state(source, state)
+            if target.entry is not None:
+                self.own.set_due(source.name, state.next_poll_at)
         except StoreError as exc:
             log.error("cannot record the back-off of %s: %s", source.name, exc)
 
-    async def _poll(self, source: SourceConfig) -> PollResult:
+    async def _poll(self, target: _Target) -> PollResult:
+        source = target.config
         previous = self._state(source)
         now = self.clock()
-        policy = FetchPolicy.for_source(source.url)  # an operator's source: its own host
         result = await poll_source(
             self.fetcher,
             source,
             previous,
             now,
-            policy=policy,
+            policy=target.policy,
             interval=self.settings.interval_for(source),
             max_backoff=self.settings.polling.max_backoff_seconds,
         )
+        if target.entry is not None:
+            result = _in_own_namespace(target.entry, result)
         if result.status == "not_modified":
             self._pace(source, result.state, [], now)
         if result.status != "ok":
-            self._save_state(source, result.state)
+            self._record(target, result.state, now)
             self.metrics.poll(source.name, result.status)
-            if result.status != "error":
-                log.debug("polled %s: not modified", source.name)
             if result.status == "error":
                 log.warning(
                     "source %s failed (%s consecutive): %s",
@@ -248,24 +319,41 @@ class Poller:
                     result.state.failures,
                     result.error,
                 )
+            else:
+                log.debug("polled %s: not modified", source.name)
             return result
+        await self._store_new(target, result, previous, now)
+        return result
+
+    async def _store_new(
+        self, target: _Target, result: PollResult, previous: SourceState, now: datetime
+    ) -> None:
+        """The new headlines of a successful poll, their stories and alerts, and the source's
+        state: one batch."""
+        source = target.config
         fresh = self._new_headlines(result.headlines, previous)
         first_poll = previous.polls == 0
         if fresh and not first_poll and source.fetch_summaries:
-            fresh = await fill_summaries(self.fetcher, fresh, policy=policy)
+            fresh = await fill_summaries(self.fetcher, fresh, policy=target.policy)
             # Another source may have stored the same story while we fetched summaries.
             fresh = [h for h in fresh if not self.store.is_seen(h.id, h.url_key)]
-        entry = self.registry.for_name(source.name)
-        slug = entry.slug if entry is not None else ""
-        fresh = [replace(h, published=h.published or now, source_id=slug) for h in fresh]
-        alerts = [] if first_poll else self._alerts_for(fresh, now)
+        if target.entry is None:
+            entry = self.registry.for_name(source.name)
+            slug = entry.slug if entry is not None else ""
+            fresh = [replace(h, published=h.published or now, source_id=slug) for h in fresh]
+            audience: frozenset[int] | None = None
+        else:
+            fresh = [replace(h, published=h.published or now) for h in fresh]
+            current = self.own.entry(source.name)  # its chats now, not at the poll's start
+            audience = current.chats if current is not None else frozenset()
+        alerts = [] if first_poll else self._alerts_for(fresh, now, audience)
         self._pace(source, result.state, fresh, now)
         with self.store.batch():
             self.store.add_headlines(fresh)
             if self.stories is not None:
                 self.stories.file(fresh, now)  # each new headline's story, stored with it
             queued = self.store.enqueue(alerts) if alerts else 0
-            self._save_state(source, result.state)
+            self._record(target, result.state, now)
         log.info(
             "polled %s: %d items, %d new, %d alerts queued%s",
             source.name,
@@ -278,7 +366,26 @@ class Poller:
         self.metrics.queued(queued)
         if queued:
             self._alerts_queued()
-        return result
+
+    def _record(self, target: _Target, state: SourceState, now: datetime) -> None:
+        """Save the source's state after a poll.  A chat's own source: first the notice its
+        chats are owed (``health``), saved with the state, then handed on once durable."""
+        entry = target.entry
+        if entry is None:
+            self._save_state(target.config, state)
+            return
+        current = self.own.entry(entry.state_name)
+        if current is None:
+            return  # removed by its last chat during the poll: its state is gone with it
+        notice = health.after_poll(current, state, now)
+        self._save_state(target.config, state)
+        self.own.set_due(entry.state_name, state.next_poll_at)
+        if notice is not None:
+            log.info("chat source %s: %s notice owed", entry.slug, notice.kind)
+            try:
+                self.on_notice(notice)
+            except Exception:  # a courtesy: never the poll's failure
+                log.exception("handing on the notice of %s failed", entry.slug)
 
     def _pace(
         self, source: SourceConfig, state: SourceState, fresh: list[Headline], now: datetime
@@ -318,7 +425,11 @@ class Poller:
                 fresh.append(headline)
         return fresh
 
-    def _alerts_for(self, headlines: list[Headline], now: datetime) -> list[Alert]:
+    def _alerts_for(
+        self, headlines: list[Headline], now: datetime, audience: frozenset[int] | None
+    ) -> list[Alert]:
+        """The alerts owed for ``headlines``: to every chat that follows a keyword in one, or,
+        with ``audience`` (a chat's own source), to those chats only."""
         max_age = timedelta(hours=self.settings.delivery.max_age_hours)
         alerts = []
         for headline in headlines:
@@ -328,9 +439,21 @@ class Poller:
                 headline.title, headline.summary, headline.source_id or None
             )
             for chat_id, matches in matched.items():
+                if audience is not None and chat_id not in audience:
+                    continue  # a chat's own source is private to the chats that added it
                 chat = self.store.chat(chat_id)
                 if chat is None or not chat.active or schedule.paused_until(chat.settings, now):
                     continue  # gone, blocked, or paused (/pause, "Mute 1 day"): skip
                 queries = tuple(dict.fromkeys(m.query.text for m in matches))
                 alerts.append(Alert(chat_id, headline.id, queries, created=now))
         return alerts
+
+
+def _in_own_namespace(entry: SourceEntry, result: PollResult) -> PollResult:
+    """A chat source's poll with its headlines' ids (and the ids its state remembers) in the
+    source's own namespace, as its ``/addsource`` check stored them."""
+    if result.status != "ok":
+        return result
+    headlines = own_headlines(entry, result.headlines)
+    result.state.last_ids = [h.id for h in headlines]
+    return replace(result, headlines=headlines)

@@ -16,6 +16,7 @@ same URL; an OPML import beside ``/addsource``) cannot overshoot a limit or make
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,11 +25,11 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.chat_sources.discover import Candidate, Discovery, discover
-from bot.chat_sources.own import parse_own
+from bot.chat_sources.own import renamed
 from bot.config import Settings
 from bot.matching import MatchIndex, QueryError, parse_query
 from bot.sources import SourceState
-from bot.sources.feeds import ParseError
+from bot.sources.feeds import ParseReport
 from bot.sources.fetch import (
     BodyTooLarge,
     Fetcher,
@@ -129,6 +130,7 @@ def normalize_url(text: str) -> str | None:
 class _Fetched:
     url: str  # the feed's URL, as it will be polled
     response: FetchResponse
+    report: ParseReport  # what the feed holds (parsed as ``discover`` parses)
     title: str  # the best title known so far (the page's link title), may be ""
 
 
@@ -201,9 +203,9 @@ async def _check(fetcher: Fetcher, url: str, discover_feeds: bool) -> _Fetched |
     response = await _fetch(fetcher, url)
     if isinstance(response, AddOutcome):
         return response
-    found = discover(response.body, response.url, response.content_type)
-    if found.kind == "feed":
-        return _Fetched(url, response, "")
+    found = await _discover(response)
+    if found.kind == "feed" and found.report is not None:
+        return _Fetched(url, response, found.report, "")
     if found.kind == "none" or not discover_feeds:
         detail = found.detail if found.kind == "none" else "a web page, not a feed"
         return refused("not_a_feed", detail)
@@ -217,10 +219,18 @@ async def _fetch_candidate(fetcher: Fetcher, page: Discovery) -> _Fetched | AddO
     response = await _fetch(fetcher, candidate.url)
     if isinstance(response, AddOutcome):
         return response
-    found = discover(response.body, response.url, response.content_type)
-    if found.kind != "feed":
+    found = await _discover(response)
+    if found.kind != "feed" or found.report is None:
         return refused("not_a_feed", f"the page names {candidate.url}, which is not a feed")
-    return _Fetched(candidate.url, response, candidate.title)
+    return _Fetched(candidate.url, response, found.report, candidate.title)
+
+
+async def _discover(response: FetchResponse) -> Discovery:
+    """``discover`` in a worker thread: a 300 kB feed takes feedparser ~240 ms, which the
+    event loop (other chats' replies, polls, delivery) must not wait for."""
+    return await asyncio.to_thread(
+        discover, response.body, response.url, response.content_type
+    )
 
 
 def _join(services: Services, chat_id: int, entry: SourceEntry) -> AddOutcome:
@@ -272,19 +282,12 @@ def _commit(
     existing = registry.for_url(found.url)
     if existing is not None and existing.chats:
         return _join(services, chat_id, existing)  # another chat added it meanwhile
-    response = found.response
+    response, report = found.response, found.report
     now = services.clock()
-    probe = SourceEntry("probe", found.url, "", CHAT)
-    try:
-        feed_title = parse_own(probe, response.body, response.url, response.content_type,
-                               now).title
-        name = _title(given, feed_title, found.title, found.url)
-        slug = existing.slug if existing is not None else registry.new_slug(name, found.url)
-        entry = SourceEntry(slug, found.url, name, CHAT, chats=frozenset({chat_id}))
-        report = parse_own(entry, response.body, response.url, response.content_type, now)
-    except ParseError as exc:
-        return refused("not_a_feed", str(exc))
-    headlines = [replace(h, published=h.published or now) for h in report.headlines]
+    name = _title(given, report.title, found.title, found.url)
+    slug = existing.slug if existing is not None else registry.new_slug(name, found.url)
+    entry = SourceEntry(slug, found.url, name, CHAT, chats=frozenset({chat_id}))
+    headlines = [replace(h, published=h.published or now) for h in renamed(entry, report.headlines)]
     state = _first_state(services, response, [h.id for h in headlines], report.hints, now)
     data = state.to_dict()
     data["config_url"] = entry.url

@@ -26,7 +26,11 @@ from bot.sources.feeds import ParseError, ParseReport, parse_feed
 from bot.sources.identity import absolute_link, canonical_link
 from bot.sources.text import collapse
 
-__all__ = ["FEED_TYPES", "MAX_CANDIDATES", "Candidate", "Discovery", "discover"]
+__all__ = ["FEED_TYPES", "MAX_CANDIDATES", "PARSED_AS", "Candidate", "Discovery", "discover"]
+
+#: the source name a feed is parsed under here (``chat_sources.own.renamed`` moves what it
+#: found into the source's own namespace once the source has its name)
+PARSED_AS = "discover"
 
 #: ``<link type=...>`` values that name a feed, and the kind each is
 FEED_TYPES = {
@@ -97,7 +101,7 @@ def feed_links(body: bytes, url: str) -> tuple[Candidate, ...]:
 
 def _as_feed(body: bytes, url: str, content_type: str, now: datetime | None) -> Discovery:
     try:
-        report = parse_feed(body, url, "discover", "UTC", now, content_type)
+        report = parse_feed(body, url, PARSED_AS, "UTC", now, content_type)
     except ParseError as exc:
         return Discovery("none", detail=str(exc))
     except Exception as exc:  # garbage must never crash /addsource

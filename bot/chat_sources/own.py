@@ -3,6 +3,8 @@
 * ``source_config(entry)``: the ``SourceConfig`` a chat's own source is polled with: named by
   its state name (``chat:<slug>``), type ``rss`` (RSS, Atom, RDF and JSON Feed all read by
   ``parse_feed``), no fixed interval (paced like the operator's sources).
+* ``renamed(entry, headlines)``: what ``discover`` parsed (before the source had a name) as
+  a poll of the source parses it, so the check's record and the later polls agree;
 * ``own_headlines(entry, headlines)``: the headlines of a chat's own source in a namespace of
   their own.  A headline's ``id`` and ``url_key`` decide what counts as seen across *all*
   sources; a chat's private source must not make another chat miss a headline of the
@@ -19,12 +21,13 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
+from bot.chat_sources.discover import PARSED_AS
 from bot.config import SourceConfig
 from bot.models import Headline
-from bot.sources.feeds import ParseReport, parse_feed
+from bot.sources.identity import headline_id
 from bot.sources.registry import CHAT_STATE_PREFIX, SourceEntry
 
-__all__ = ["is_own_id", "own_headlines", "parse_own", "source_config"]
+__all__ = ["is_own_id", "own_headlines", "renamed", "source_config"]
 
 
 def source_config(entry: SourceEntry) -> SourceConfig:
@@ -62,10 +65,16 @@ def own_headlines(
     return out
 
 
-def parse_own(
-    entry: SourceEntry, body: bytes, url: str, content_type: str, now: datetime
-) -> ParseReport:
-    """Parse a body of ``entry`` as the poller does; raises ``ParseError``."""
-    report = parse_feed(body, url, entry.state_name, "UTC", now, content_type)
-    report.headlines = own_headlines(entry, report.headlines)
-    return report
+def renamed(entry: SourceEntry, headlines: Iterable[Headline]) -> list[Headline]:
+    """Headlines ``discover`` parsed (under ``PARSED_AS``) as a poll of the source gives them:
+    an id made from the source's name (a guid's, or a title digest's) is made again from the
+    entry's; then :func:`own_headlines`."""
+    parsed = f"{PARSED_AS}#"
+    out = []
+    for h in headlines:
+        if h.id.startswith(parsed + "sha1:"):
+            h = replace(h, id=headline_id(entry.state_name, None, h.link, h.title))
+        elif h.id.startswith(parsed):
+            h = replace(h, id=f"{entry.state_name}#{h.id[len(parsed):]}")
+        out.append(h)
+    return own_headlines(entry, out)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from telegram import InlineKeyboardMarkup
 
 from bot import buttons, schedule
+from bot.chat_sources.own import is_own_id
 from bot.core import stored_key
 from bot.deeplinks import follow_link
 from bot.delivery.format import render_latest
@@ -181,6 +182,8 @@ def visible_filter(registry: Registry, chat_id: int) -> Callable[[Headline], boo
 
     def visible(headline: Headline) -> bool:
         entry = registry.get(headline.source_id) if headline.source_id else None
+        if is_own_id(headline.id):  # a chat's own source: its chats only, even if unknown
+            return entry is not None and entry.own and chat_id in entry.chats
         return entry is None or not entry.own or chat_id in entry.chats
 
     return visible

@@ -102,6 +102,8 @@ class Registry:
         self._by_url: dict[str, SourceEntry] = {}
         self._by_name: dict[str, SourceEntry] = {}
         self._by_chat: dict[int, dict[str, SourceEntry]] = {}
+        #: bumped by every change, so a reader (the poller's due times) knows when to look again
+        self.version = 0
         for entry in entries:
             self.put(entry)
 
@@ -124,6 +126,7 @@ class Registry:
 
     def put(self, entry: SourceEntry) -> None:
         self.drop(entry.slug)
+        self.version += 1
         self._by_slug[entry.slug] = entry
         if entry.own:
             self._by_url[url_key(entry.url)] = entry
@@ -136,6 +139,7 @@ class Registry:
         old = self._by_slug.pop(slug, None)
         if old is None:
             return
+        self.version += 1
         if self._by_url.get(url_key(old.url)) is old:
             del self._by_url[url_key(old.url)]
         if self._by_name.get(old.name) is old:
