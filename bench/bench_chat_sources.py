@@ -9,11 +9,14 @@ conditional GET (so a steady cycle is mostly 304).  Each chat has ``--per-chat``
 ``--shared`` of them drawn from a pool of ``--pool`` popular feeds that many chats add, the
 rest its own; several chats naming one URL share one fetch.
 
-The bot side is the real one: a ``Store`` on disk, the ``Poller`` driven as the JobQueue
-drives it (``tick()`` every second while polls run) through one ``Fetcher``.  The feeds with
-an ETag start from the state their first poll leaves (seeded in the store: recorded a day
-ago); the others get their real first poll (200, parsed, stored: "first s").  Then the
-steady cycle that is measured: every source due at once, wall time until the last poll
+The bot side is the real one: a ``Store`` on disk, the chats' sources as ``/addsource``
+leaves them (registry entries, one per URL with the chats that added it), the ``Poller``
+driven as the JobQueue drives it (``tick()`` every second while polls run) through one
+``Fetcher``: the operator's sources by config, the chats' own through the poller's queue
+(``chat_sources.polled``), under the ``STRICT`` policy with the hosts in ``allow_hosts``.
+The feeds with an ETag start from the state their first poll leaves (seeded in the store:
+recorded a day ago); the others get their real first poll (200, parsed, stored: "first s").
+Then the steady cycle that is measured: every source due at once, wall time until the last poll
 ended, CPU time of this process, time spent inside ``tick()``.  The same is measured for
 the operator's sources alone, in the same run.  The figure that matters is the steady
 cycle's wall time beside the interval (``[polling] interval_seconds``, and the floor
@@ -43,6 +46,7 @@ from bot.matching import MatchIndex
 from bot.models import utcnow
 from bot.poller import Poller
 from bot.sources import Fetcher, SourceState
+from bot.sources.registry import CHAT, Registry, SourceEntry
 from bot.store import Store
 
 
@@ -120,18 +124,26 @@ def settings_for(urls: dict[str, str], hosts: int, store_dir: Path) -> Settings:
     return Settings(storage=StorageSettings(path=store_dir), polling=polling, sources=sources)
 
 
-# The chat sources' way into the poller comes with issue 14's core (bot/chat_sources):
-# until then the chats' URLs are polled as operator sources, which is the same fetch, parse
-# and store path per URL.
+def chat_entries(p: Plan) -> list[SourceEntry]:
+    """The chats' own sources as ``/addsource`` leaves them: one entry per URL, with every
+    chat that added it."""
+    chats: dict[int, set[int]] = {}
+    for chat, feeds in enumerate(p.chats):
+        for n in feeds:
+            chats.setdefault(n, set()).add(chat + 1)
+    return [
+        SourceEntry(f"s{n}", p.urls[n], f"Feed {n}", CHAT, chats=frozenset(members))
+        for n, members in sorted(chats.items())
+    ]
 
 
-def seed(store: Store, feeds: dict[str, int], full: float) -> list[str]:
-    """The state a first poll leaves for every feed with an ETag (recorded a day ago, due
-    later), so only the others need a real first poll; returns those others' names."""
+def seed(store: Store, feeds: dict[str, tuple[int, str]], full: float) -> list[str]:
+    """The state a first poll leaves (recorded a day ago, due later) for every feed with an
+    ETag, by state name, so only the others need a real first poll; returns those others."""
     now = utcnow()
     first = []
     with store.batch():
-        for name, n in feeds.items():
+        for name, (n, url) in feeds.items():
             etag = etag_of(n, full)
             if etag is None:
                 first.append(name)
@@ -140,20 +152,30 @@ def seed(store: Store, feeds: dict[str, int], full: float) -> list[str]:
                 etag=etag, polls=1, last_status=200, watching_since=now - timedelta(days=1),
                 last_success_at=now - timedelta(days=1), next_poll_at=now + timedelta(days=1),
             )
-            store.set_source_state(name, state.to_dict())
+            store.set_source_state(name, {**state.to_dict(), "config_url": url})
     return first
 
 
-async def drive(poller: Poller, names: Iterable[str] | None = None) -> dict[str, float]:
-    """The sources ``names`` (default all) due now; tick every second as the JobQueue does
-    until every poll has ended."""
+def make_due(poller: Poller, names: Iterable[str]) -> None:
+    """Every source in ``names`` due now: the operator's in the store, the chats' in the
+    poller's queue (where ``OwnSources`` keeps their due times)."""
     now = utcnow()
+    poller.own.sync()
     with poller.store.batch():
-        for name in poller.sources if names is None else names:
-            source = poller.sources[name]
+        for name in names:
+            source = poller.sources.get(name)
+            if source is None:
+                poller.own.set_due(name, now)
+                continue
             state = poller._state(source)
             state.next_poll_at = now
             poller._save_state(source, state)
+
+
+async def drive(poller: Poller, names: Iterable[str]) -> dict[str, float]:
+    """The sources ``names`` due now; tick every second as the JobQueue does until every
+    poll has ended."""
+    make_due(poller, names)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     tick_time = 0.0
     started = 0
@@ -161,51 +183,64 @@ async def drive(poller: Poller, names: Iterable[str] | None = None) -> dict[str,
         t0 = time.perf_counter()
         started += len(poller.tick())
         tick_time += time.perf_counter() - t0
-        if not poller._tasks:
+        if not poller._tasks and not poller._own_tasks:
             break
         await asyncio.sleep(1.0)
     return {
         "wall": time.perf_counter() - wall0,
         "cpu": time.process_time() - cpu0,
         "tick": tick_time,
-        "polled": started,
     }
 
 
 async def cycle(
-    settings: Settings, store: Store, first_names: list[str], rounds: int, profile: str | None
+    settings: Settings, store: Store, registry: Registry, first_names: list[str],
+    rounds: int, profile: str | None,
 ) -> tuple[dict, dict]:
     async with Fetcher(settings.polling) as fetcher:
-        poller = Poller(settings, store, MatchIndex(), fetcher)
+        poller = Poller(settings, store, MatchIndex(), fetcher, registry=registry)
+        every = [*poller.sources, *(e.state_name for e in registry.chat_sources())]
         first = await drive(poller, first_names)
+        first["polled"] = len(first_names)
         steady: dict[str, float] = {}
         for _ in range(rounds):
             profiler = cProfile.Profile() if profile else None
             if profiler is not None:
                 profiler.enable()
-            result = await drive(poller)
+            result = await drive(poller, every)
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(profile)
             if not steady or result["wall"] < steady["wall"]:
                 steady = result
-        errors = sum(
-            1 for name in poller.sources if SourceState.from_dict(store.source_state(name)).failures
+        steady["polled"] = len(every)
+        steady["errors"] = sum(
+            1 for name in every if SourceState.from_dict(store.source_state(name)).failures
         )
-        steady["errors"] = errors
         await poller.stop()
     return first, steady
 
 
 def measure(
-    feeds: dict[str, int], urls: list[str], args: argparse.Namespace, profile: str | None = None
+    p: Plan, args: argparse.Namespace, *, chats: bool, profile: str | None = None
 ) -> tuple[dict, dict]:
     with tempfile.TemporaryDirectory(prefix="bench-chat-sources-") as tmp:
-        settings = settings_for({name: urls[n] for name, n in feeds.items()}, args.hosts, Path(tmp))
+        operator = {f"op{n}": n for n in p.operator}
+        settings = settings_for({name: p.urls[n] for name, n in operator.items()}, args.hosts,
+                                Path(tmp))
         store = Store.open(Path(tmp), retention=timedelta(days=30))
         try:
+            entries = chat_entries(p) if chats else []
+            with store.batch():
+                for entry in entries:
+                    store.put_registry_entry(entry.slug, entry.to_dict())
+            feeds = {name: (n, p.urls[n]) for name, n in operator.items()}
+            feeds.update({e.state_name: (int(e.slug[1:]), e.url) for e in entries})
             first_names = seed(store, feeds, args.full)
-            return asyncio.run(cycle(settings, store, first_names, args.rounds, profile))
+            registry = Registry(entries)
+            return asyncio.run(
+                cycle(settings, store, registry, first_names, args.rounds, profile)
+            )
         finally:
             store.close()
 
@@ -242,10 +277,8 @@ def main() -> None:
     child.start()
     try:
         p = plan(args, ready.get(timeout=120))
-        operator = {f"op{n}": n for n in p.operator}
-        every = {f"f{n}": n for n in sorted(set(p.operator).union(*p.chats))}
-        op_first, op_steady = measure(operator, p.urls, args)
-        all_first, all_steady = measure(every, p.urls, args, args.profile)
+        op_first, op_steady = measure(p, args, chats=False)
+        all_first, all_steady = measure(p, args, chats=True, profile=args.profile)
     finally:
         stop.set()
         child.join(10)

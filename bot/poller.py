@@ -141,6 +141,7 @@ class Poller:
         self.sources = {s.name: s for s in settings.sources if s.enabled}
         self._tasks: dict[str, asyncio.Task[PollResult | None]] = {}
         self._own_tasks: dict[str, asyncio.Task[PollResult | None]] = {}
+        self._stopping = False
         self._not_before: dict[str, datetime] = {}
         self._wake_held: asyncio.TimerHandle | None = None
         self._spread_first_polls()
@@ -198,15 +199,25 @@ class Poller:
         """Start polls of the chats' own sources that are due, a few fetch slots' worth."""
         room = self.settings.polling.max_in_flight * OWN_POLLS_PER_SLOT - len(self._own_tasks)
         started = []
-        for entry in self.own.due(now, self._own_tasks, room):
+        for entry in self.own.take(now, self._own_tasks, room):
             name = entry.state_name
-            if self._not_before.get(name, now) > now:
+            not_before = self._not_before.get(name, now)
+            if not_before > now:
+                self.own.set_due(name, not_before)
                 continue
             task = asyncio.create_task(self._run(_Target.own(entry)), name=f"poll:{name}")
             self._own_tasks[name] = task
-            task.add_done_callback(functools.partial(self._forget_task, self._own_tasks, name))
+            task.add_done_callback(functools.partial(self._own_done, name))
             started.append(name)
         return started
+
+    def _own_done(self, name: str, task: asyncio.Task[PollResult | None]) -> None:
+        """A chat source's poll ended: back in the queue at the due time it recorded (or
+        had), and the next due one started at once, not at the next tick."""
+        self.own.set_due(name, self.own.due_at(name))
+        self._forget_task(self._own_tasks, name, task)
+        if not self._stopping:
+            self._tick_own(self.clock())
 
     def _forget_task(self, tasks: dict[str, asyncio.Task[PollResult | None]], name: str,
                      _task: object) -> None:
@@ -248,6 +259,7 @@ class Poller:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._wake_held is not None:
             self._wake_held.cancel()
             self._wake_held = None
@@ -285,10 +297,10 @@ class Poller:
         # Kept in memory too: when the error is the store itself refusing writes, saving
         # fails, and the source must still not be fetched again at every tick.
         self._not_before[source.name] = state.next_poll_at
+        if target.entry is not None:
+            self.own.set_due(source.name, state.next_poll_at)
         try:
             self._save_state(source, state)
-            if target.entry is not None:
-                self.own.set_due(source.name, state.next_poll_at)
         except StoreError as exc:
             log.error("cannot record the back-off of %s: %s", source.name, exc)
 

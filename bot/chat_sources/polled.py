@@ -5,6 +5,8 @@ state from the store at every tick as it does for the operator's few.  Their due
 kept here, in memory: read once from the store when a source first appears in the registry
 (the ``/addsource`` check stored its state as after a first poll), and set after each poll.
 The registry's ``version`` says when sources came or went (an add, a remove, a migration).
+A heap orders them by due time, so finding the due ones costs nothing for those not due, and
+the poller can start the next as soon as one ends (not only at its once-a-second tick).
 
 Each is paced from what its own polls find (``bot.sources.pace``): as often as it publishes,
 between ``[polling] min_interval_seconds`` and ``max_interval_seconds``, and never sooner than
@@ -15,6 +17,9 @@ operator's polls down.  The publishing history in the store is learnt at start.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
 from collections.abc import Container
 from datetime import datetime, timedelta
 
@@ -41,6 +46,10 @@ class OwnSources:
         )
         self._due: dict[str, datetime | None] = {}  # state name -> next poll (None: now)
         self._entries: dict[str, SourceEntry] = {}
+        # (due, token, name): an entry is current while its token is the name's latest
+        self._heap: list[tuple[float, int, str]] = []
+        self._token: dict[str, int] = {}
+        self._tokens = itertools.count()
         self._version = -1
         self._learn_history(now)
 
@@ -64,24 +73,37 @@ class OwnSources:
         entries = {e.state_name: e for e in self.registry.chat_sources() if e.chats}
         for name in self._due.keys() - entries.keys():
             del self._due[name]
+            del self._token[name]
+        self._entries = entries
         for name in entries.keys() - self._due.keys():
             state = SourceState.from_dict(self.store.source_state(name))
             self._due[name] = state.next_poll_at
+            self._push(name)
             since = state.watching_since.timestamp() if state.watching_since else None
             self.pace.add(name, watching_since=since, hints=state.hints)
-        self._entries = entries
 
-    def due(self, now: datetime, busy: Container[str], room: int) -> list[SourceEntry]:
-        """At most ``room`` sources whose poll has come, leaving out those in ``busy``."""
+    def _push(self, name: str) -> None:
+        when = self._due[name]
+        token = self._token[name] = next(self._tokens)
+        heapq.heappush(self._heap, (when.timestamp() if when else -math.inf, token, name))
+
+    def take(self, now: datetime, busy: Container[str], room: int) -> list[SourceEntry]:
+        """At most ``room`` sources whose poll has come, out of the queue until ``set_due``
+        puts them back (after their poll); those in ``busy`` are left for later."""
         self.sync()
         out: list[SourceEntry] = []
-        if room <= 0:
-            return out
-        for name, when in self._due.items():
-            if (when is None or when <= now) and name not in busy:
+        later: list[str] = []
+        heap, limit = self._heap, now.timestamp()
+        while heap and len(out) < room and heap[0][0] <= limit:
+            _, token, name = heapq.heappop(heap)
+            if self._token.get(name) != token:
+                continue  # superseded by a later set_due, or removed
+            if name in busy:
+                later.append(name)
+            else:
                 out.append(self._entries[name])
-                if len(out) >= room:
-                    break
+        for name in later:
+            self._push(name)
         return out
 
     def entry(self, state_name: str) -> SourceEntry | None:
@@ -90,6 +112,11 @@ class OwnSources:
         self.sync()
         return self._entries.get(state_name)
 
+    def due_at(self, state_name: str) -> datetime | None:
+        return self._due.get(state_name)
+
     def set_due(self, state_name: str, when: datetime | None) -> None:
+        """The source's next poll (back in the queue)."""
         if state_name in self._due:
             self._due[state_name] = when
+            self._push(state_name)

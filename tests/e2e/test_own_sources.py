@@ -1,13 +1,15 @@
 """Chats' own sources end to end: two chats add one URL (by OPML, through the running bot),
 which is fetched once per interval for both; its new headlines alert those two chats only;
 another chat following the same keyword neither gets them nor sees them in /latest or inline
-mode; what the add found is recorded, never alerted."""
+mode; what the add found is recorded, never alerted; a source failing for a day is told to its
+chat once, and its recovery once."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -76,3 +78,39 @@ async def test_two_chats_share_one_fetch_and_its_headlines_stay_theirs(
     fake.inline_mode = True  # BotFather's /setinline
     answer = await fake.wait_for_inline_answer_async(fake.push_inline_query(C, "nexperia"))
     assert answer.results == []  # inline results are public: never a chat's own source
+
+
+class Clock:
+    """The bot's clock, moved on by the test (the tick job still runs every real second)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+async def test_a_source_failing_for_a_day_is_told_once_and_its_recovery_once(
+    tmp_path, fake: FakeTelegram, feeds: FeedServer, monkeypatch
+):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
+    config = write_config(tmp_path, fake, [], polling='allow_hosts = ["127.0.0.1"]')
+    clock = Clock()
+    bot = Bot(fake, load_settings(config), clock=clock)
+    await bot.start()
+    try:
+        technode = Feed(feeds, "/technode.xml", [Item("Old news", "https://tn.example/0")])
+        await add_by_opml(bot, A, technode.url)
+        feeds.add("/technode.xml", b"gone", status=404)
+        clock.offset = timedelta(hours=25)  # a day since the check, the last success
+        notice = (await bot.wait_messages(A, 3))[-1]
+        text = visible_text(notice.text)
+        assert "TechNode" in text and "/removesource technode" in text, text
+        await asyncio.sleep(2.5)  # polled rarely now: no second notice
+        assert len(fake.messages(A)) == 3
+        technode.publish()
+        clock.offset = timedelta(hours=32)  # past the 6 hours between rare polls
+        recovered = (await bot.wait_messages(A, 4))[-1]
+        assert "works again" in visible_text(recovered.text)
+    finally:
+        await bot.stop()
