@@ -197,6 +197,8 @@ class Poller:
 
     def _tick_own(self, now: datetime) -> list[str]:
         """Start polls of the chats' own sources that are due, a few fetch slots' worth."""
+        if not self.settings.chat_sources.enabled:
+            return []  # the operator turned chat sources off: kept, not polled
         room = self.settings.polling.max_in_flight * OWN_POLLS_PER_SLOT - len(self._own_tasks)
         started = []
         for entry in self.own.take(now, self._own_tasks, room):
@@ -248,6 +250,8 @@ class Poller:
     async def poll_all(self) -> list[PollResult]:
         """Poll every enabled source now, and every chat's own source (used by tests)."""
         own = [_Target.own(e) for e in self.registry.chat_sources() if e.chats]
+        if not self.settings.chat_sources.enabled:
+            own = []
         results = await asyncio.gather(
             *(self.poll(s) for s in self.sources.values()), *(self._run(t) for t in own)
         )

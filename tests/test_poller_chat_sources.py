@@ -235,3 +235,14 @@ async def test_many_due_at_once_run_a_few_slots_at_a_time_back_to_back(core, fee
     await poller.join()  # the fifth started as soon as one of them ended, not a tick later
     assert [feeds.count(f"/f{n}.xml") for n in range(5)] == [2] * 5  # the check, one poll
     assert poller.tick() == []
+
+
+async def test_turned_off_by_the_operator_they_are_kept_but_not_polled(core, feeds, clock):
+    feeds.add("/tn.xml", rss([("1", "One")]))
+    name = await added(core, A, feeds.url("/tn.xml"))
+    core.settings.chat_sources.enabled = False
+    poller = poller_for(core)
+    clock.advance(hours=2)
+    assert poller.tick() == [] and await poller.poll_all() == []
+    assert feeds.count("/tn.xml") == 1  # the check only
+    assert core.store.source_state(name)["polls"] == 1  # kept for when they are back
