@@ -26,11 +26,12 @@ def feed(server: FeedServer, name: str) -> Feed:
 
 @pytest.fixture
 async def bot(tmp_path, fake: FakeTelegram, feeds: FeedServer, monkeypatch) -> AsyncIterator[Bot]:
-    """A running bot whose chats may add sources on 127.0.0.1, at most 3 each."""
+    """A running bot whose chats may add sources on 127.0.0.1, at most 3 each; sources are
+    polled a minute apart, so every fetch a test sees is the import's own."""
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
     tech = Feed(feeds, "/tech.xml")  # the operator's one source
     config = write_config(
-        tmp_path, fake, [("Tech", tech.url)], polling='allow_hosts = ["127.0.0.1"]',
+        tmp_path, fake, [("Tech", tech.url)], interval=60, polling='allow_hosts = ["127.0.0.1"]',
         extra="[chat_sources]\nper_chat = 3\n",
     )
     running = Bot(fake, load_settings(config))
