@@ -191,40 +191,59 @@ def _localize(naive: datetime, tz: tzinfo) -> datetime:
 
 
 def _parse_inner(value: str, tz: tzinfo, now: datetime) -> datetime | None:
+    """The first reading of ``value`` that works, most specific first."""
     text = collapse(value)
     if not text:
         return None
-    if _NUMERIC.match(text):
-        number = float(text)
-        if number > 1e11:  # epoch milliseconds
-            number /= 1000.0
-        return datetime.fromtimestamp(number, UTC)
+    for reader in (_epoch, _cn_month_day, _iso):
+        parsed = reader(text, tz, now)
+        if parsed is not None:
+            return parsed
+    return _with_zone_or_rfc822(text, tz) or _feedparser_date(text)
 
+
+def _epoch(text: str, tz: tzinfo, now: datetime) -> datetime | None:
+    """Seconds (or milliseconds) since the epoch."""
+    if not _NUMERIC.match(text):
+        return None
+    number = float(text)
+    if number > 1e11:  # epoch milliseconds
+        number /= 1000.0
+    return datetime.fromtimestamp(number, UTC)
+
+
+def _cn_month_day(text: str, tz: tzinfo, now: datetime) -> datetime | None:
+    """``2026年11月30日 08:15`` or ``11月30日 08:15`` (no year: the latest not in the future)."""
     m = _CN_MONTH_DAY.match(text)
-    if m:
-        hour, minute, second = int(m["H"]), int(m["M"]), int(m["S"] or 0)
-        if m["y"]:
-            return datetime(int(m["y"]), int(m["m"]), int(m["d"]), hour, minute, second, tzinfo=tz)
-        local_now = now.astimezone(tz)
-        year = local_now.year
-        try:
-            guess = datetime(year, int(m["m"]), int(m["d"]), hour, minute, second, tzinfo=tz)
-            if guess > now + FUTURE_SLACK:
-                guess = guess.replace(year=year - 1)
-        except ValueError:  # 29 Feb in a non-leap year
-            guess = datetime(year - 1, int(m["m"]), int(m["d"]), hour, minute, second, tzinfo=tz)
-        return guess
+    if not m:
+        return None
+    hour, minute, second = int(m["H"]), int(m["M"]), int(m["S"] or 0)
+    month, day = int(m["m"]), int(m["d"])
+    if m["y"]:
+        return datetime(int(m["y"]), month, day, hour, minute, second, tzinfo=tz)
+    year = now.astimezone(tz).year
+    try:
+        guess = datetime(year, month, day, hour, minute, second, tzinfo=tz)
+        if guess > now + FUTURE_SLACK:
+            guess = guess.replace(year=year - 1)
+    except ValueError:  # 29 Feb in a non-leap year
+        guess = datetime(year - 1, month, day, hour, minute, second, tzinfo=tz)
+    return guess
 
-    # ISO 8601 (with or without offset, "Z" included)
+
+def _iso(text: str, tz: tzinfo, now: datetime) -> datetime | None:
+    """ISO 8601, with or without an offset ("Z" included)."""
     iso = text.replace("Z", "+00:00") if text.endswith("Z") else text
     try:
         parsed = datetime.fromisoformat(iso)
     except ValueError:
-        parsed = None
-    if parsed is not None:
-        return parsed if parsed.tzinfo else _localize(parsed, tz)
+        return None
+    return parsed if parsed.tzinfo else _localize(parsed, tz)
 
-    # a trailing zone abbreviation is ours to read: "CST" depends on the source's zone
+
+def _with_zone_or_rfc822(text: str, tz: tzinfo) -> datetime | None:
+    """The site formats of ``_FORMATS``, then RFC 822 / 2822 (RSS).  A trailing zone
+    abbreviation is ours to read: "CST" depends on the source's zone."""
     offset_minutes: int | None = None
     core = text
     zm = _TRAILING_ZONE.search(text)
@@ -232,37 +251,36 @@ def _parse_inner(value: str, tz: tzinfo, now: datetime) -> datetime | None:
         abbr = zm.group(1)
         offset_minutes = _cst_minutes(_zone_name(tz)) if abbr == "CST" else _ZONE_ABBR[abbr]
         core = text[: zm.start()]
-
+    zone = timezone(timedelta(minutes=offset_minutes)) if offset_minutes is not None else None
     for fmt in _FORMATS:
         try:
             naive = datetime.strptime(core, fmt)
         except ValueError:
             continue
-        if offset_minutes is not None:
-            return naive.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
-        return _localize(naive, tz)
+        return naive.replace(tzinfo=zone) if zone is not None else _localize(naive, tz)
+    tup = email.utils.parsedate_tz(core if zone is not None else text)
+    if tup is None or tup[0] <= 0:
+        return None
+    base = datetime(*tup[:6])  # type: ignore[misc]
+    if zone is not None:
+        return base.replace(tzinfo=zone)
+    has_numeric_zone = re.search(r"[+-]\d{4}\s*$", text) is not None
+    named_utc = re.search(r"\b(GMT|UT|UTC)\b", text) is not None
+    if tup[9] is not None and (has_numeric_zone or tup[9] != 0 or named_utc):
+        return base.replace(tzinfo=timezone(timedelta(seconds=tup[9])))
+    return _localize(base, tz)
 
-    # RFC 822 / 2822 (RSS)
-    tup = email.utils.parsedate_tz(core if offset_minutes is not None else text)
-    if tup is not None and tup[0] > 0:
-        base = datetime(*tup[:6])  # type: ignore[misc]
-        if offset_minutes is not None:
-            return base.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
-        has_numeric_zone = re.search(r"[+-]\d{4}\s*$", text) is not None
-        named_utc = re.search(r"\b(GMT|UT|UTC)\b", text) is not None
-        if tup[9] is not None and (has_numeric_zone or tup[9] != 0 or named_utc):
-            return base.replace(tzinfo=timezone(timedelta(seconds=tup[9])))
-        return _localize(base, tz)
 
-    # last resort: feedparser's date handlers (W3C-DTF variants, Korean, Greek, ...); they
-    # read a zone-less time as UTC, which is the best that can be done here
+def _feedparser_date(text: str) -> datetime | None:
+    """Last resort: feedparser's date handlers (W3C-DTF variants, Korean, Greek, ...); they
+    read a zone-less time as UTC, which is the best that can be done here."""
     import feedparser  # local: only needed for odd formats
 
     st = feedparser.datetimes._parse_date(text)
-    if st is not None:
-        year, month, day, hour, minute, second = st[:6]
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    return None
+    if st is None:
+        return None
+    year, month, day, hour, minute, second = st[:6]
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def parse_date(
