@@ -28,7 +28,6 @@ without ``../shared``.
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
 import json
 import random
@@ -36,9 +35,7 @@ import resource
 import statistics
 import sys
 import time
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,62 +43,10 @@ sys.path.insert(0, str(ROOT))
 
 from bot.matching.normalize import analyse  # noqa: E402
 from bot.stories import DEFAULT_RULE, StoryIndex, assign  # noqa: E402
+from tests.stories_eval import DEV, fold_scores, load_dev  # noqa: E402
+from tests.stories_eval import DevHeadline as Item  # noqa: E402
 
-DEV = ROOT.parent / "shared" / "stories" / "uci-news-aggregator-sample.csv"
 HARD = ROOT / "tests" / "fixtures" / "stories_hard.jsonl"
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    source: str
-    title: str
-    published: datetime
-    summary: str = ""
-    link: str = ""
-
-
-def load_dev(path: Path) -> tuple[list[Item], list[str], int]:
-    """Dev headlines in time order, their true stories (merged on identical titles), and
-    the number of labels before merging."""
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["CATEGORY"] == "t"]
-    rows.sort(key=lambda r: (int(r["TIMESTAMP"]), int(r["ID"])))
-    parent: dict[str, str] = {}
-
-    def root(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            x = parent[x]
-        return x
-
-    first: dict[str, str] = {}
-    for r in rows:
-        if r["TITLE"] in first:
-            parent[root(r["STORY"])] = root(first[r["TITLE"]])
-        else:
-            first[r["TITLE"]] = r["STORY"]
-    items = [
-        Item(r["PUBLISHER"], r["TITLE"], datetime.fromtimestamp(int(r["TIMESTAMP"]) / 1000, UTC),
-             link=r["URL"])
-        for r in rows
-    ]
-    return items, [root(r["STORY"]) for r in rows], len({r["STORY"] for r in rows})
-
-
-def fold_scores(assigned: list[str], truth: list[str]) -> tuple[float, float, int]:
-    """(fold precision, fold recall, folds) as defined in the issue."""
-    members: dict[str, set[str]] = defaultdict(set)
-    seen: set[str] = set()
-    folds = good = due = found = 0
-    for story, true in zip(assigned, truth, strict=True):
-        if true in seen:
-            due += 1
-            found += story in members and true in members[story]
-        if story in members:
-            folds += 1
-            good += true in members[story]
-        members[story].add(true)
-        seen.add(true)
-    return good / max(folds, 1), found / max(due, 1), folds
 
 
 def _wordset(title: str) -> frozenset[str]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,11 +22,9 @@ from bot.stories import (
     taken_order,
 )
 from bot.stories.features import stem
+from tests.stories_eval import DEV, fold_scores, load_dev
 
 HARD = Path(__file__).parent / "fixtures" / "stories_hard.jsonl"
-DEV = Path(__file__).resolve().parents[1].parent / "shared" / "stories" / (
-    "uci-news-aggregator-sample.csv"
-)
 T0 = datetime(2025, 10, 21, 8, 0, tzinfo=UTC)
 
 
@@ -264,43 +260,9 @@ def test_taken_order_puts_undated_headlines_after_the_one_before():
 
 
 # -- the dev set (skipped without ../shared) ----------------------------------------------
-def _dev() -> tuple[list[H], list[str]]:
-    with DEV.open(newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["CATEGORY"] == "t"]
-    rows.sort(key=lambda r: (int(r["TIMESTAMP"]), int(r["ID"])))
-    parent: dict[str, str] = {}
-
-    def root(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            x = parent[x]
-        return x
-
-    first: dict[str, str] = {}
-    for r in rows:
-        if r["TITLE"] in first:
-            parent[root(r["STORY"])] = root(first[r["TITLE"]])
-        else:
-            first[r["TITLE"]] = r["STORY"]
-    items = [H(r["PUBLISHER"], r["TITLE"],
-               datetime.fromtimestamp(int(r["TIMESTAMP"]) / 1000, UTC)) for r in rows]
-    return items, [root(r["STORY"]) for r in rows]
-
-
 @pytest.mark.skipif(not DEV.exists(), reason="../shared/stories is absent")
 def test_dev_set_precision_and_recall_targets():
-    items, truth = _dev()
-    assigned = assign(items)
-    members: dict[str, set[str]] = defaultdict(set)
-    seen: set[str] = set()
-    folds = good = due = found = 0
-    for story, true in zip(assigned, truth, strict=True):
-        if true in seen:
-            due += 1
-            found += true in members.get(story, ())
-        if story in members:
-            folds += 1
-            good += true in members[story]
-        members[story].add(true)
-        seen.add(true)
-    assert good / folds >= 0.99
-    assert found / due >= 0.92
+    items, truth, _ = load_dev(DEV)
+    precision, recall, _ = fold_scores(assign(items), truth)
+    assert precision >= 0.99
+    assert recall >= 0.92
