@@ -13,6 +13,7 @@ import contextlib
 import os
 
 import pytest
+import telegram
 from hypothesis import settings
 
 from bot.store import Store
@@ -45,6 +46,15 @@ def fake():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def bot(fake):
+    """A python-telegram-bot ``Bot`` talking to ``fake`` (its file downloads too)."""
+    async with telegram.Bot(
+        fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
+    ) as made:
+        yield made
 
 
 @pytest.fixture

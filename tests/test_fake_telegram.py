@@ -10,7 +10,6 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import telegram
@@ -40,18 +39,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarni
 
 USER = 1001
 GROUP = -2001
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(fake.token, base_url=fake.base_url) as b:
-        yield b
 
 
 def _raw(fake: FakeTelegram, method: str, body: dict | None = None, token: str | None = None):

@@ -3,8 +3,6 @@ longer be edited, no change, bad entities, too long; buttons not sent again are 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -14,18 +12,6 @@ from tests.fakes.telegram import FakeTelegram
 
 USER = 1001
 OTHER = 1002
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(fake.token, base_url=fake.base_url) as b:
-        yield b
 
 
 async def test_an_edit_changes_what_the_chat_shows(fake: FakeTelegram, bot: telegram.Bot):

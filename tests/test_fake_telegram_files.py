@@ -5,32 +5,16 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import telegram
 from telegram.error import BadRequest
 
-from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram.files import MAX_DOWNLOAD_BYTES
 
 USER = 1001
 GROUP = -2001
 OPML = b'<?xml version="1.0"?><opml version="2.0"><body/></opml>'
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(
-        fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url
-    ) as b:
-        yield b
 
 
 async def test_a_user_sends_a_document_and_the_bot_downloads_it(fake, bot):

@@ -3,7 +3,7 @@ answerInlineQuery recorded (results, cache_time, is_personal, button), chosen re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 import telegram
@@ -27,12 +27,6 @@ USER = 1001
 def fake() -> Iterator[FakeTelegram]:
     with FakeTelegram(inline_mode=True) as server:
         yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(fake.token, base_url=fake.base_url) as b:
-        yield b
 
 
 def article(

@@ -5,8 +5,6 @@ fake checks against the Bot API reference when it is present (so their shape is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import telegram
 from telegram import ChatMemberAdministrator, MessageOriginChannel, Update
@@ -21,12 +19,6 @@ ADMIN = 1002
 OTHER = 1003
 CHANNEL = -1001234567890
 GROUP = -2001
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(fake.token, base_url=fake.base_url) as b:
-        yield b
 
 
 async def updates(bot: telegram.Bot) -> list[Update]:
