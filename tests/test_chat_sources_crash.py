@@ -29,43 +29,22 @@ URLS = 10
 CHATS = 4
 
 CHILD = r"""
-import asyncio, json, random, sys
+import asyncio, random, sys
 from bot.chat_sources import add_source, remove_source
-from bot.config import ChatSourcesSettings, PollingSettings, Settings
-from bot.core import Core, build_index, build_registry
 from bot.matching import parse_query
-from bot.sources.fetch import Fetcher
-from bot.store import Store
+from tests.chat_sources_child import emit, open_core, rss
 from tests.fakes.feedserver import FeedServer
 
 path = sys.argv[1]
 port, seed, urls, chats = (int(a) for a in sys.argv[2:6])
 rng = random.Random(seed)
 
-def emit(tag, obj):
-    sys.stdout.write(tag + " " + json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-def rss(n):
-    items = "".join(
-        f"<item><title>Story {n}-{i} about chips</title><link>https://x.example/{n}/{i}</link>"
-        f"<guid>{n}-{i}</guid><description>{'words ' * 40}</description></item>"
-        for i in range(60)
-    )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {n}</title>'
-            f"<link>https://x.example/</link><description>d</description>{items}</channel></rss>")
-
 server = FeedServer(port=port).start()
 for n in range(urls):
-    server.add(f"/f{n}.xml", rss(n))
+    server.add(f"/f{n}.xml", rss(n, 60))
 
 async def main():
-    store = Store.open(path, compact_every=7)
-    settings = Settings(polling=PollingSettings(allow_hosts=["127.0.0.1"]),
-                        chat_sources=ChatSourcesSettings(per_chat=urls), sources=[])
-    core = Core(settings=settings, store=store, index=build_index(store),
-                registry=build_registry(store, settings))
-    core.fetcher = Fetcher(settings.polling)
+    core = open_core(path, per_chat=urls)
     emit("OPEN", 0)
     while True:
         chat = 1000 + rng.randrange(chats)
