@@ -6,13 +6,18 @@ hash.  Nothing is kept in memory, so buttons keep working after a restart.
 
 - ``uf:<hash>``: unfollow (under an alert);
 - ``rm:<hash>``: remove, then redraw the /list message;
-- ``mute:1d``: pause the chat for a day.
+- ``mute:1d``: pause the chat for a day;
+- ``sf:<slug>``: follow all of a source, ``sr:<slug>``: remove the chat's own source (under
+  /sources; a slug is at most 24 characters);
+- ``sa:<token>:<n>``: add the n-th feed of a page (under /addsource's choice; the choices
+  are kept in memory by ``bot.handlers.sources``).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -22,6 +27,12 @@ from bot.i18n import t
 UNFOLLOW = "uf"
 REMOVE = "rm"
 MUTE_DAY = "mute:1d"
+FOLLOW_SOURCE = "sf"
+REMOVE_SOURCE = "sr"
+CHOOSE_FEED = "sa"
+SOURCE_ACTIONS = (FOLLOW_SOURCE, REMOVE_SOURCE, CHOOSE_FEED)
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,23}")
+_CHOICE = re.compile(r"[A-Za-z0-9_-]{1,16}:\d{1,2}")
 LABEL_CHARS = 32
 MAX_QUERY_BUTTONS = 3
 
@@ -80,4 +91,8 @@ def parse(data: str | None) -> tuple[str, str] | None:
         return action, argument
     if data == MUTE_DAY:
         return "mute", "1d"
+    if action in (FOLLOW_SOURCE, REMOVE_SOURCE) and _SLUG.fullmatch(argument):
+        return action, argument
+    if action == CHOOSE_FEED and _CHOICE.fullmatch(argument):
+        return action, argument
     return None

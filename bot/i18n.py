@@ -58,6 +58,9 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("share", "A link that follows a keyword in one tap", "生成一键关注链接", "/share eVTOL"),
     ("channel", "Link a channel you run, to send alerts there", "绑定你管理的频道，向其推送", "/channel @mychannel"),
     ("channels", "Channels you linked", "已绑定的频道", "/channels"),
+    ("sources", "Sources you can follow, with buttons", "可用的新闻源（带按钮）", "/sources"),
+    ("addsource", "Add a feed of your own", "添加自己的新闻源", "/addsource https://technode.com/feed/"),
+    ("removesource", "Remove a source of your own", "移除自己的新闻源", "/removesource technode"),
     ("export", "This chat's own sources as an OPML file", "导出本聊天的新闻源（OPML 文件）", "/export"),
     ("language", "English or 中文", "切换语言（English / 中文）", "/language zh"),
     ("help", "How to use the bot", "使用帮助", "/help"),
@@ -65,7 +68,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
 ]
 ADMIN_COMMANDS: list[tuple[str, str, str, str]] = [
     ("stats", "Bot statistics (operators)", "机器人统计（管理员）", "/stats"),
-    ("sources", "Source health (operators)", "新闻源状态（管理员）", "/sources"),
+    ("health", "Source health (operators)", "新闻源状态（管理员）", "/health"),
 ]
 
 TEXTS: dict[str, dict[str, str]] = {

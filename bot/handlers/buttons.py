@@ -1,4 +1,5 @@
-"""Presses of the inline buttons under alerts and /list (see ``bot.buttons``)."""
+"""Presses of the inline buttons under alerts, /list, /sources and /addsource's choice (see
+``bot.buttons``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from telegram.error import BadRequest
 
 from bot import buttons as keyboards
 from bot.core import stored_key
+from bot.handlers import sources
 from bot.handlers.request import Request, for_chat
 from bot.handlers.settings import pause_chat
 from bot.handlers.subscriptions import list_lines, list_markup
@@ -31,7 +33,8 @@ async def answer(callback: CallbackQuery, text: str | None = None, **options: An
 
 @for_chat()
 async def button(request: Request) -> None:
-    """A button press: unfollow (under an alert), remove (under /list), or mute for a day."""
+    """A button press: unfollow (under an alert), remove (under /list), mute for a day, or
+    one of /sources' and /addsource's (``bot.handlers.sources``)."""
     callback = request.update.callback_query
     if callback is None:
         return
@@ -43,6 +46,10 @@ async def button(request: Request) -> None:
         await answer(callback, request.t("admins_only"), show_alert=True)
         return
     action, argument = parsed
+    if action in keyboards.SOURCE_ACTIONS:
+        toast = await sources.pressed(request, callback, action, argument)
+        await answer(callback, toast or None)
+        return
     if action == "mute":
         pause_chat(request.core, request.chat, request.lang, timedelta(days=1))
         await answer(callback, request.t("muted"))

@@ -1,4 +1,4 @@
-"""The operators' commands, /stats and /sources (registered for ``admin_ids`` in their
+"""The operators' commands, /stats and /health (registered for ``admin_ids`` in their
 private chats only: a group never sees them)."""
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ async def stats(request: Request) -> None:
 
 
 @for_chat()
-async def sources(request: Request) -> None:
-    """/sources: each source's health: last status, items, last success, next poll, and how
-    often it is polled and why ("every 4m: 15 new/h, hint ttl 5m")."""
+async def health(request: Request) -> None:
+    """/health: each of the operator's sources: last status, items, last success, next
+    poll, and how often it is polled and why ("every 4m: 15 new/h, hint ttl 5m")."""
     core = request.core
     lines = [request.t("sources_heading")]
     for source in core.settings.sources:

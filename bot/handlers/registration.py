@@ -25,6 +25,7 @@ from bot.handlers import (
     operators,
     opml,
     settings,
+    sources,
     subscriptions,
     welcome,
 )
@@ -53,13 +54,16 @@ COMMAND_HANDLERS: tuple[tuple[str, Callback], ...] = (
     ("share", subscriptions.share),
     ("channel", channels.channel_command),
     ("channels", channels.channels_command),
+    ("sources", sources.sources_command),
+    ("addsource", sources.addsource),
+    ("removesource", sources.removesource),
     ("export", opml.export),
 )
 #: The operators' commands: answered only in an operator's private chat; anywhere else, and
 #: for anyone else, they are unknown commands (and absent from the menu).
 OPERATOR_HANDLERS: tuple[tuple[str, Callback], ...] = (
     ("stats", operators.stats),
-    ("sources", operators.sources),
+    ("health", operators.health),
 )
 
 

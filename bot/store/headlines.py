@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -120,6 +121,16 @@ class Headlines:
             headline, first_seen = self._by_id[hid]
             published = headline.published.timestamp() if headline.published else None
             yield headline.source, published, first_seen
+
+    def counts(self, since: float) -> Counter[str]:
+        """How many headlines each source (its ``source_id``, else its ``source`` name)
+        brought that were published (or, undated, first seen) at or after ``since``."""
+        start = bisect.bisect_left(self._timeline, (since,))
+        found: Counter[str] = Counter()
+        for _, _, hid in self._timeline[start:]:
+            headline = self._by_id[hid][0]
+            found[headline.source_id or headline.source] += 1
+        return found
 
     def since(self, since: float) -> Iterator[Headline]:
         """Every headline published (or, undated, first seen) at or after ``since``, oldest

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -308,6 +309,10 @@ class Store:
         undated, first seen) since ``since``, oldest first: each source's publishing history,
         from which its polls are paced."""
         return self._tables.headlines.times(since.timestamp())
+
+    def headline_counts(self, since: datetime) -> Counter[str]:
+        """Headlines per source (``source_id``, else ``source``) since ``since``."""
+        return self._tables.headlines.counts(since.timestamp())
 
     def headlines_since(self, since: datetime) -> Iterator[Headline]:
         """Every headline published (or, undated, first seen) since ``since``, oldest first."""

@@ -146,7 +146,7 @@ async def test_operators_see_stats_and_sources(tmp_path, fake, feeds, monkeypatc
         await bot.say(USER, "/follow eVTOL")
         stats = await text_of(bot, ADMIN, "/stats")
         assert "Chats: 2" in stats and "Subscriptions: 1" in stats and "evtol (1)" in stats
-        sources = await text_of(bot, ADMIN, "/sources")
+        sources = await text_of(bot, ADMIN, "/health")
         assert "S" in sources and "✅" in sources
         # how often it is polled, and why (the config of these tests fixes it at 1 s)
         assert re.search(r"⏱ every 1s: no new items in \d+s \(ceiling\)", sources)

@@ -39,7 +39,7 @@ async def test_operator_commands_answer_only_in_an_operators_private_chat(
     try:
         await bot.polls_done("S", 1)
         await bot.say(USER, "/follow secret plans")
-        for command in ("/stats", "/sources"):
+        for command in ("/stats", "/health"):
             answer = await text_of(
                 bot, GROUP, f"{command}@{BOT_USERNAME}", chat_type="group", user_id=ADMIN
             )

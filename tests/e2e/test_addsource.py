@@ -1,0 +1,225 @@
+"""/addsource, /removesource and /sources end to end, against the fake Bot API and a loopback
+feed server: a feed added and followed whole, autodiscovery (one feed; several, chosen with a
+button), an internal address refused when the operator has not allowed it, the limit, a URL
+the chat has already, removal with the keywords that named the source, the admin rule in
+groups, Chinese, and the operator turning chat sources off."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.config import load_settings
+from tests.e2e.conftest import BOT_USERNAME, Bot, Feed, Item, write_config
+from tests.fakes.feedserver import FeedServer
+from tests.fakes.telegram import FakeTelegram, visible_text
+
+USER, OTHER = 3601, 3602
+GROUP, ADMIN, MEMBER = -3700, 3701, 3702
+
+
+def page(*feeds: tuple[str, str]) -> bytes:
+    links = "".join(
+        f'<link rel="alternate" type="application/rss+xml" title="{title}" href="{href}">'
+        for title, href in feeds
+    )
+    return f"<!doctype html><html><head>{links}</head><body>news</body></html>".encode()
+
+
+async def start_bot(tmp_path, fake, feeds, monkeypatch, *, allow: bool = True,
+                    extra: str = "[chat_sources]\nper_chat = 2\n") -> Bot:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
+    tech = Feed(feeds, "/tech.xml", [Item("Operator story", "https://example.com/op/1")])
+    config = write_config(
+        tmp_path, fake, [("Caixin Tech", tech.url)], extra=extra,
+        polling='allow_hosts = ["127.0.0.1"]' if allow else "",
+    )
+    bot = Bot(fake, load_settings(config))
+    await bot.start()
+    await bot.polls_done("Caixin Tech", 1)
+    return bot
+
+
+@pytest.fixture
+async def bot(tmp_path, fake: FakeTelegram, feeds: FeedServer, monkeypatch) -> AsyncIterator[Bot]:
+    running = await start_bot(tmp_path, fake, feeds, monkeypatch)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def technode(feeds: FeedServer) -> Feed:
+    feed = Feed(feeds, "/technode.xml", [
+        Item("Old TechNode story one", "https://tn.example/1"),
+        Item("Old TechNode story two", "https://tn.example/2"),
+    ])
+    feed.publish()
+    return feed
+
+
+async def say(bot: Bot, chat: int, text: str, **options: object) -> str:
+    return visible_text((await bot.say(chat, text, **options)).text)
+
+
+async def test_a_feed_is_added_and_followed_whole(bot: Bot, feeds: FeedServer):
+    feed = technode(feeds)
+    answer = await say(bot, USER, f"/addsource {feed.url}")
+    assert "Added Test feed (test-feed): 2 headlines." in answer, answer
+    assert "/follow source:test-feed follows all of it" in answer
+    assert "Following" in await say(bot, USER, "/follow source:test-feed")
+    feed.add(Item("Brand new TechNode scoop", "https://tn.example/3"))
+    alert = (await bot.wait_messages(USER, 3, timeout=20))[-1]
+    assert "Brand new TechNode scoop" in visible_text(alert.text)
+    assert not any("Old TechNode" in visible_text(m.text) for m in bot.fake.messages(USER))
+    assert "already" in await say(bot, USER, f"/addsource {feed.url}")
+    listing = await bot.say(USER, "/sources")
+    text = visible_text(listing.text)
+    assert "Caixin Tech — caixin-tech" in text and "Test feed — test-feed" in text
+    assert "This chat's own (1 of 2" in text
+    rows = listing.reply_markup["inline_keyboard"]
+    assert [[b["callback_data"] for b in row] for row in rows] == [
+        ["sf:caixin-tech"], ["sf:test-feed", "sr:test-feed"],
+    ]
+    # another chat sees only the operator's source
+    other = await say(bot, OTHER, "/sources")
+    assert "caixin-tech" in other and "test-feed" not in other
+
+
+async def test_autodiscovery_one_feed_and_a_choice_of_two(bot: Bot, feeds: FeedServer):
+    a = Feed(feeds, "/a.xml", [Item("A one", "https://a.example/1")])
+    b = Feed(feeds, "/b.xml", [Item("B one", "https://b.example/1")])
+    a.publish(), b.publish()
+    feeds.add("/one.html", page(("Alpha News", a.url)), content_type="text/html")
+    feeds.add("/two.html", page(("Alpha News", a.url), ("Beta News", b.url)),
+              content_type="text/html")
+    answer = await say(bot, USER, f"/addsource {feeds.url('/one.html')}")
+    assert "Added Test feed" in answer and "1 headlines" in answer, answer
+    choice = await bot.say(OTHER, f"/addsource {feeds.url('/two.html')}")
+    assert "That page names 2 feeds" in visible_text(choice.text)
+    buttons = [row[0] for row in choice.reply_markup["inline_keyboard"]]
+    assert [button["text"] for button in buttons] == ["Alpha News", "Beta News"]
+    bot.fake.push_callback(OTHER, choice.message_id, buttons[1]["callback_data"])
+    added = (await bot.wait_messages(OTHER, 2))[-1]
+    assert "Added Beta News (beta-news): 1 headlines" in visible_text(added.text)
+    assert [e.url for e in bot.core.registry.own(OTHER)] == [b.url]
+    # the other button is gone with the choice: pressing it adds nothing
+    bot.fake.push_callback(OTHER, choice.message_id, buttons[0]["callback_data"])
+    await asyncio.sleep(0.5)
+    assert "expired" in bot.fake.callback_answers[-1].get("text", "")
+    assert [e.url for e in bot.core.registry.own(OTHER)] == [b.url]
+
+
+async def test_an_internal_address_is_refused_unless_the_operator_allows_it(
+    tmp_path, fake: FakeTelegram, feeds: FeedServer, monkeypatch
+):
+    bot = await start_bot(tmp_path, fake, feeds, monkeypatch, allow=False)
+    try:
+        feed = Feed(feeds, "/private.xml", [Item("Secret", "https://x.example/1")])
+        feed.publish()
+        answer = await say(bot, USER, f"/addsource {feed.url}")
+        assert "I may not fetch that address" in answer and "allow_hosts" in answer, answer
+        assert feeds.count("/private.xml") == 0  # never fetched
+        assert bot.core.registry.own(USER) == []
+        assert bot.core.store.registry_entries() and all(
+            not e.get("chats") for e in bot.core.store.registry_entries()
+        )
+    finally:
+        await bot.stop()
+
+
+async def test_every_refusal_says_why(bot: Bot, feeds: FeedServer):
+    feeds.add("/page.html", b"<html><body>no feed</body></html>", content_type="text/html")
+    feeds.add("/big.xml", b"<rss>" + b"x" * 6_000_000 + b"</rss>")
+    feeds.redirect("/loop", "/loop")
+    assert "Send /addsource with the address" in await say(bot, USER, "/addsource")
+    assert "is not a web address" in await say(bot, USER, "/addsource ftp://x")
+    assert "not a feed" in await say(bot, USER, f"/addsource {feeds.url('/page.html')}")
+    assert "could not fetch" in await say(bot, USER, f"/addsource {feeds.url('/missing.xml')}")
+    assert "too large" in await say(bot, USER, f"/addsource {feeds.url('/big.xml')}")
+    assert "redirects too many times" in await say(bot, USER, f"/addsource {feeds.url('/loop')}")
+    tech = bot.core.registry.operators()[0]
+    assert "caixin-tech" in await say(bot, USER, f"/addsource {tech.url}")  # the operator's
+    for n in range(3):
+        Feed(feeds, f"/f{n}.xml", [Item(f"F{n}", f"https://f.example/{n}")]).publish()
+    for n in range(2):
+        assert "Added" in await say(bot, USER, f"/addsource {feeds.url(f'/f{n}.xml')}")
+    limit = await say(bot, USER, f"/addsource {feeds.url('/f2.xml')}")
+    assert "has 2 sources of its own, the most it may have" in limit
+    assert len(bot.core.registry.own(USER)) == 2
+
+
+async def test_removesource_takes_the_keywords_that_named_it(bot: Bot, feeds: FeedServer):
+    Feed(feeds, "/tn.xml", [Item("TN", "https://tn.example/1")]).publish()
+    await say(bot, USER, f"/addsource {feeds.url('/tn.xml')}")
+    await say(bot, USER, "/follow Nexperia source:test-feed")
+    await say(bot, USER, "/follow eVTOL")
+    assert "Send /removesource with the name" in await say(bot, USER, "/removesource")
+    unknown = await say(bot, USER, "/removesource nope")
+    assert "no source of its own named nope" in unknown and "test-feed" in unknown
+    assert "bot's own sources" in await say(bot, USER, "/removesource caixin-tech")
+    answer = await say(bot, USER, "/removesource test-feed")
+    assert "Removed Test feed (test-feed)" in answer
+    assert "Unfollowed with it, as they named it: Nexperia source:test-feed" in answer
+    assert bot.core.store.subscriptions(USER) == ["eVTOL"]
+    assert "no sources of its own" in await say(bot, USER, "/removesource test-feed")
+
+
+async def test_the_sources_buttons_follow_all_and_remove(bot: Bot, feeds: FeedServer):
+    Feed(feeds, "/tn.xml", [Item("TN", "https://tn.example/1")]).publish()
+    await say(bot, USER, f"/addsource {feeds.url('/tn.xml')}")
+    listing = await bot.say(USER, "/sources")
+    rows = listing.reply_markup["inline_keyboard"]
+    bot.fake.push_callback(USER, listing.message_id, rows[0][0]["callback_data"])
+    followed = (await bot.wait_messages(USER, 3))[-1]
+    assert "Following source:caixin-tech" in visible_text(followed.text)
+    bot.fake.push_callback(USER, listing.message_id, rows[1][1]["callback_data"])
+    removed = (await bot.wait_messages(USER, 4))[-1]
+    assert "Removed Test feed (test-feed)" in visible_text(removed.text)
+    assert bot.core.registry.own(USER) == []
+    for _ in range(50):  # the /sources message redrawn without the removed source
+        if bot.fake.edits:
+            break
+        await asyncio.sleep(0.1)
+    assert "test-feed" not in visible_text(bot.fake.edits[-1].text)
+
+
+async def test_in_groups_only_admins_add_and_remove(bot: Bot, feeds: FeedServer):
+    Feed(feeds, "/tn.xml", [Item("TN", "https://tn.example/1")]).publish()
+    fake = bot.fake
+    fake.push_message(GROUP, "/start", chat_type="group", user_id=ADMIN)
+    await bot.wait_messages(GROUP, 1)
+    fake.set_admins(GROUP, [ADMIN])
+    command = f"/addsource@{BOT_USERNAME} {feeds.url('/tn.xml')}"
+    refusal = await say(bot, GROUP, command, chat_type="group", user_id=MEMBER)
+    assert "administrators" in refusal and bot.core.registry.own(GROUP) == []
+    assert "Added" in await say(bot, GROUP, command, chat_type="group", user_id=ADMIN)
+    remove = f"/removesource@{BOT_USERNAME} test-feed"
+    assert "administrators" in await say(bot, GROUP, remove, chat_type="group", user_id=MEMBER)
+    listing = await say(bot, GROUP, f"/sources@{BOT_USERNAME}", chat_type="group",
+                        user_id=MEMBER)
+    assert "test-feed" in listing  # anyone may look
+
+
+async def test_in_chinese(bot: Bot, feeds: FeedServer):
+    Feed(feeds, "/tn.xml", [Item("TN", "https://tn.example/1")]).publish()
+    answer = await say(bot, USER, f"/addsource {feeds.url('/tn.xml')}", language_code="zh")
+    assert "已添加 Test feed（test-feed）：1 条标题" in answer, answer
+    assert "可用的新闻源" in await say(bot, USER, "/sources", language_code="zh")
+
+
+async def test_turned_off_the_operators_sources_still_list(
+    tmp_path, fake: FakeTelegram, feeds: FeedServer, monkeypatch
+):
+    bot = await start_bot(tmp_path, fake, feeds, monkeypatch,
+                          extra="[chat_sources]\nenabled = false\n")
+    try:
+        Feed(feeds, "/tn.xml", [Item("TN", "https://tn.example/1")]).publish()
+        assert "does not take sources" in await say(bot, USER, f"/addsource {feeds.url('/tn.xml')}")
+        listing = await say(bot, USER, "/sources")
+        assert "caixin-tech" in listing and "does not take sources" in listing
+        assert feeds.count("/tn.xml") == 0
+    finally:
+        await bot.stop()
