@@ -1,7 +1,8 @@
 """Inline mode: ``@bot nexperia`` in any chat lists the newest matching headlines.
 
 Answered from memory (the headlines the bot has seen), with the query language of /follow;
-an empty query lists the newest headlines.  Results are the same for everyone
+an empty query lists the newest headlines; a story reported by several sources is one result
+(its newest report).  Results are the same for everyone
 (``is_personal`` false) and cached briefly by Telegram.  An invalid query gets no results and
 a button that opens the private chat, where /start explains the rules.
 """
@@ -21,6 +22,7 @@ from telegram.constants import ParseMode
 
 from bot.core import BotContext
 from bot.delivery.format import cut_text, render_post
+from bot.handlers.one_story import OneStoryEach
 from bot.handlers.subscriptions import source_of, visible_filter
 from bot.handlers.wording import query_reason
 from bot.i18n import language_for, t
@@ -48,7 +50,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
     # Results are the same for everyone, so no chat's own sources are among them.
     public = visible_filter(core.registry, NO_CHAT)
     if not text:
-        headlines = core.store.latest(INLINE_RESULTS, public)
+        headlines = core.store.latest(INLINE_RESULTS, OneStoryEach(core.stories, public))
     else:
         try:
             query = parse_query(text)
@@ -67,7 +69,9 @@ async def inline_query(update: Update, context: BotContext) -> None:
         def wanted(h: Headline) -> bool:
             return public(h) and query.find(h.title, h.summary, source_of(registry, h)) is not None
 
-        headlines = core.store.search(query, INLINE_RESULTS, wanted)
+        headlines = core.store.search(
+            query, INLINE_RESULTS, OneStoryEach(core.stories, wanted)
+        )
     await inline.answer(
         [inline_result(h) for h in headlines],
         cache_time=INLINE_CACHE_SECONDS,

@@ -12,6 +12,7 @@ from bot.chat_sources.own import is_own_id
 from bot.core import stored_key
 from bot.deeplinks import follow_link
 from bot.delivery.format import render_latest
+from bot.handlers.one_story import OneStoryEach
 from bot.handlers.replies import pack_lines, shown
 from bot.handlers.request import Request, for_chat
 from bot.handlers.wording import query_reason
@@ -91,17 +92,13 @@ async def list_command(request: Request) -> None:
 
 @for_chat()
 async def latest(request: Request) -> None:
-    """/latest [keyword]: the newest headlines seen, or the newest that match."""
-    tz = schedule.zone(request.chat.settings)
+    """/latest [keyword]: the newest stories seen, or the newest that match, each once with
+    the other sources that reported it."""
     text = request.text
-    store = request.core.store
-    seen = visible_filter(request.core.registry, request.chat.id)
+    core = request.core
+    seen = visible_filter(core.registry, request.chat.id)
     if not text:
-        headlines = store.latest(LATEST_COUNT, seen)
-        if not headlines:
-            await request.reply(request.t("nothing_seen"))
-            return
-        await request.reply(render_latest(headlines, request.t("latest_heading"), tz=tz))
+        await _answer_latest(request, seen, None, request.t("latest_heading"))
         return
     try:
         query = parse_query(text)
@@ -110,17 +107,34 @@ async def latest(request: Request) -> None:
         return
     if not await known_sources(request, query):
         return
-    registry = request.core.registry
+    registry = core.registry
 
     def wanted(h: Headline) -> bool:
         return seen(h) and query.find(h.title, h.summary, source_of(registry, h)) is not None
 
-    headlines = store.search(query, LATEST_COUNT, wanted)
+    await _answer_latest(request, wanted, query, request.t("latest_on", query=query.text))
+
+
+async def _answer_latest(request: Request, wanted: Callable[[Headline], bool],
+                         query: Query | None, heading: str) -> None:
+    core, store = request.core, request.core.store
+    once = OneStoryEach(core.stories, wanted)
+    if query is None:
+        headlines = store.latest(LATEST_COUNT, once)
+    else:
+        headlines = store.search(query, LATEST_COUNT, once)
     if not headlines:
-        await request.reply(request.t("no_match", query=html.escape(query.text)))
+        if query is None:
+            await request.reply(request.t("nothing_seen"))
+        else:
+            await request.reply(request.t("no_match", query=html.escape(query.text)))
         return
-    heading = request.t("latest_on", query=query.text)
-    await request.reply(render_latest(headlines, heading, tz=tz))
+    also = once.also(
+        store, headlines, visible_filter(core.registry, request.chat.id),
+        max_sources=core.settings.stories.max_sources, lang=request.lang,
+    )
+    tz = schedule.zone(request.chat.settings)
+    await request.reply(render_latest(headlines, heading, tz=tz, also=also))
 
 
 @for_chat()

@@ -118,3 +118,25 @@ async def test_a_failed_edit_sends_nothing(three: Three):
     three.publish(2, "Nexperia opens a research centre in Hamburg", "hamburg")
     [*_, other] = await three.bot.wait_messages(USER, 3)  # other stories still alert
     assert "Hamburg" in other.visible
+
+
+async def test_latest_and_inline_show_a_story_once_with_its_sources(three: Three):
+    caixin = three.publish(0, HALT, "halt")
+    scmp = three.publish(1, HALT_2, "halt")
+    technode = three.publish(2, HALT_3, "halt")
+    three.publish(0, "Baidu opens an AI lab in Shenzhen", "baidu")
+    await three.polled(0, 1, 2)
+    answer = await three.bot.say(USER, "/latest Nexperia")
+    text = answer.visible
+    assert text.count("halts wafer") == 1, text  # one line for the story, not three
+    assert "Also:" in text
+    links = {e.get("url") for e in three.fake.shown(USER, answer.message_id)["entities"]}
+    assert {caixin, scmp, technode} <= links
+    everything = (await three.bot.say(USER, "/latest")).visible
+    assert everything.count("halts wafer") == 1 and "Baidu" in everything
+    assert "1." in everything and "2." in everything and "3." not in everything
+    three.fake.inline_mode = True
+    results = await three.fake.wait_for_inline_answer_async(
+        three.fake.push_inline_query(USER, "nexperia")
+    )
+    assert len(results.results) == 1  # one result per story
