@@ -5,7 +5,8 @@
 ``check`` fetches every configured source once and prints what it parsed and how often the bot
 polls it, with no token and without touching the store, so a user can try a config before
 running the bot.
-``stories --input FILE [--json]`` prints which headlines the same-story rule folds together.
+``stories --input FILE [--json]`` prints which headlines the same-story rule folds together;
+``stories [--json]`` without ``--input`` the stories in the store of the last 72 hours.
 ``shell`` runs the whole bot with Telegram played in the terminal (``bot.shell``).
 """
 
@@ -104,7 +105,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     check = commands.add_parser("check", help="fetch every source once and print what it parsed")
     check.add_argument("--json", action="store_true", help="one JSON object per headline")
     stories = commands.add_parser("stories", help="which headlines are one story")
-    stories.add_argument("--input", help="one JSON headline per line (- for stdin)")
+    stories.add_argument(
+        "--input",
+        help="one JSON headline per line (- for stdin); without it, the stories in the store",
+    )
     stories.add_argument("--json", action="store_true", help="one JSON object per headline")
     from bot.shell.cli import add_shell_parser
 
@@ -138,7 +142,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "stories":
         from bot.stories_cli import run_stories
 
-        return run_stories(args.input, as_json=args.json)
+        return run_stories(args.input, as_json=args.json, settings=settings)
     return run(settings)
 
 

@@ -6,6 +6,11 @@ reads standard input), takes them in ``published`` order and prints each back wi
 ``story``: headlines judged the same story share it.  It is exactly the rule the bot folds
 alerts with.  A bad line stops the command with an error naming it, before anything is
 printed.
+
+``python -m bot stories [--json]`` (no ``--input``) lists, for operators, the stories the bot
+has filed in the last ``[stories] window_hours`` (72): each with its reports, oldest first,
+their sources, times, titles and links.  It reads the store the config names without locking
+or writing it, so it works beside the running bot (a moment behind it, at worst).
 """
 
 from __future__ import annotations
@@ -14,15 +19,20 @@ import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.models import Headline, utcnow
 from bot.stories import DEFAULT_RULE, Rule, assign, taken_order
 
-__all__ = ["InputError", "Report", "parse_lines", "run_stories"]
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+__all__ = ["InputError", "Report", "parse_lines", "run_stories", "stored_stories"]
 
 EXIT_INPUT = 2
+EXIT_STORE = 3
 
 
 class InputError(ValueError):
@@ -106,16 +116,16 @@ def _read(path: str) -> tuple[list[str], str]:
 
 
 def run_stories(path: str | None, *, as_json: bool, rule: Rule = DEFAULT_RULE,
-                out: TextIO | None = None) -> int:
-    """Print every headline of ``path`` with its story; the exit status."""
+                out: TextIO | None = None, settings: Settings | None = None) -> int:
+    """Print every headline of ``path`` with its story (without ``path``: the stories in the
+    store of ``settings``); the exit status."""
     out = out or sys.stdout
     if path is None:
-        print(
-            "newsbot: stories needs --input FILE (one JSON headline per line) for now; "
-            "listing the stories kept in the store is not built yet",
-            file=sys.stderr,
-        )
-        return EXIT_INPUT
+        if settings is None:
+            print("newsbot: stories needs --input FILE, or a config whose store to read",
+                  file=sys.stderr)
+            return EXIT_INPUT
+        return stored_stories(settings, as_json=as_json, out=out)
     try:
         lines, name = _read(path)
         reports = parse_lines(lines, name)
@@ -134,3 +144,61 @@ def run_stories(path: str | None, *, as_json: bool, rule: Rule = DEFAULT_RULE,
             print(f"{story:>6}  {when:<22} {report.source}: {report.title}", file=out)
     print(f"newsbot: {len(reports)} headlines, {len(set(stories))} stories", file=sys.stderr)
     return 0
+
+
+# ------------------------------------------------------------------ the store's stories
+
+
+def stored_stories(settings: Settings, *, as_json: bool, out: TextIO | None = None,
+                   now: datetime | None = None) -> int:
+    """Print the stories of the store's last ``[stories] window_hours``; the exit status."""
+    from bot.store import Store, StoreError  # the --input form needs no store
+
+    out = out or sys.stdout
+    path = settings.storage.path
+    if not Path(path).exists():
+        print(f"newsbot: no store at {path} (the bot has not run with this config)",
+              file=sys.stderr)
+        return EXIT_STORE
+    try:
+        store = Store.read_only(path)
+    except StoreError as exc:
+        print(f"newsbot: cannot read the store at {path}: {exc}", file=sys.stderr)
+        return EXIT_STORE
+    hours = settings.stories.window_hours
+    since = (now or utcnow()) - timedelta(hours=hours)
+    stories: dict[str, list[Headline]] = {}
+    unfiled = 0
+    for headline in store.headlines_since(since):
+        story = store.story_of(headline.id)
+        if story is None:
+            unfiled += 1
+        else:
+            stories.setdefault(story, []).append(headline)
+    for story, reports in stories.items():
+        _print_story(story, reports, as_json, out)
+    several = sum(1 for reports in stories.values() if len({h.source for h in reports}) > 1)
+    print(f"newsbot: {sum(map(len, stories.values()))} headlines in {len(stories)} stories "
+          f"({several} from several sources) in the last {hours:g} h"
+          + (f"; {unfiled} headlines without a story" if unfiled else ""), file=sys.stderr)
+    return 0
+
+
+def _print_story(story: str, reports: list[Headline], as_json: bool, out: TextIO) -> None:
+    def when(h: Headline) -> str:
+        return h.published.isoformat(timespec="minutes") if h.published else "-"
+
+    if as_json:
+        record = {
+            "story": story,
+            "sources": list(dict.fromkeys(h.source for h in reports)),
+            "headlines": [{"source": h.source, "title": h.title, "link": h.link,
+                           "published": h.published.isoformat() if h.published else None}
+                          for h in reports],
+        }
+        print(json.dumps(record, ensure_ascii=False), file=out)
+        return
+    sources = list(dict.fromkeys(h.source for h in reports))
+    print(f"story {story}: {len(reports)} report(s) from {', '.join(sources)}", file=out)
+    for h in reports:
+        print(f"  {when(h):<22} {h.source}: {h.title}  {h.link}", file=out)

@@ -1,4 +1,5 @@
-"""``python -m bot stories --input FILE [--json]``: real process, real files."""
+"""``python -m bot stories --input FILE [--json]``, and without ``--input`` the stories in
+the store: real process, real files, a real store (open, as a running bot holds it)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.models import Headline
+from bot.store import Store
 from bot.stories_cli import InputError, parse_lines
+from bot.story_keeper import StoryKeeper
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,8 +92,9 @@ def test_missing_file_and_missing_input(tmp_path):
     done = run(tmp_path, "stories", "--input", str(tmp_path / "nope.jsonl"))
     assert done.returncode == 2 and "cannot read" in done.stderr
     assert "Traceback" not in done.stderr
-    done = run(tmp_path, "stories")
-    assert done.returncode == 2 and "--input" in done.stderr
+    done = run(tmp_path, "stories")  # no --input: the store, which is not there
+    assert done.returncode == 3 and "no store at" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_parse_lines_reads_optional_fields():
@@ -98,3 +104,43 @@ def test_parse_lines_reads_optional_fields():
     assert reports[1].published is None and reports[1].summary == ""
     with pytest.raises(InputError, match="input line 1"):
         parse_lines(["{"])
+
+
+def test_without_input_the_stores_stories_of_the_last_72_hours(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\npath = "{tmp_path / "data"}"\n', encoding="utf-8")
+    now = datetime.now(UTC)
+
+    def h(hid: str, source: str, title: str, hours_ago: float) -> Headline:
+        return Headline(source=source, id=hid, title=title, link=f"https://{hid}.example/",
+                        published=now - timedelta(hours=hours_ago))
+
+    store = Store.open(tmp_path / "data")
+    try:  # left open while the command reads it, as a running bot holds it
+        keeper = StoryKeeper(store)
+        reports = [
+            h("old", "Caixin", "Baidu opens an AI lab in Shenzhen", 100),
+            h("c1", "Caixin", "Nexperia halts wafer supply to its China unit", 5),
+            h("s1", "SCMP Tech", "Nexperia halts wafer supplies to China unit", 4),
+            h("t1", "TechNode", "Nexperia China chip supplies to resume", 1),
+        ]
+        with store.batch():
+            store.add_headlines(reports)
+            keeper.file(reports, now)
+        done = run(tmp_path, "--config", str(config), "stories")
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        heads = [line for line in lines if line.startswith("story ")]
+        assert len(heads) == 2, done.stdout
+        assert "2 report(s) from Caixin, SCMP Tech" in heads[0]
+        assert "1 report(s) from TechNode" in heads[1]
+        assert "Baidu" not in done.stdout  # older than the window
+        assert "3 headlines in 2 stories (1 from several sources) in the last 72 h" in (
+            done.stderr
+        )
+        as_json = run(tmp_path, "--config", str(config), "stories", "--json")
+        records = [json.loads(line) for line in as_json.stdout.splitlines()]
+        assert [r["sources"] for r in records] == [["Caixin", "SCMP Tech"], ["TechNode"]]
+        assert records[0]["headlines"][0]["link"] == "https://c1.example/"
+    finally:
+        store.close()
