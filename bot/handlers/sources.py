@@ -144,10 +144,12 @@ async def answer_outcome(request: Request, outcome: AddOutcome) -> None:
     if outcome.status == "added" and entry is not None:
         log.info("chat %s added source %s%s", request.chat.id, entry.slug,
                  " (shared)" if outcome.shared else "")
-        await request.reply(request.t(
+        text = request.t(
             "addsource_added", title=html.escape(entry.title), slug=html.escape(entry.slug),
             count=outcome.headlines,
-        ))
+        )
+        shared = "\n" + request.t("addsource_shared") if outcome.shared else ""
+        await request.reply(text + shared)
         return
     if outcome.status == "choose":
         token = _keep_choice(request, outcome.candidates)

@@ -223,3 +223,18 @@ async def test_turned_off_the_operators_sources_still_list(
         assert feeds.count("/tn.xml") == 0
     finally:
         await bot.stop()
+
+
+async def test_a_url_another_chat_has_is_shared_and_the_reply_says_so(
+    bot: Bot, feeds: FeedServer
+):
+    feed = technode(feeds)
+    first = await say(bot, USER, f"/addsource {feed.url}")
+    assert "Added Test feed (test-feed): 2 headlines." in first
+    assert "Other chats use this feed too" not in first
+    fetched = feeds.count("/technode.xml")
+    shared = await say(bot, OTHER, f"/addsource {feed.url}")
+    assert "Added Test feed (test-feed): 2 headlines." in shared, shared
+    assert "Other chats use this feed too: it is fetched once for all of them" in shared
+    assert feeds.count("/technode.xml") == fetched  # joined, not fetched again
+    assert bot.core.registry.get("test-feed").chats == frozenset({USER, OTHER})
