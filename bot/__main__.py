@@ -141,8 +141,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(check(settings, as_json=args.json))
     if args.command == "stories":
         from bot.stories_cli import run_stories
+        from bot.story_keeper import rule_from
 
-        return run_stories(args.input, as_json=args.json, settings=settings)
+        return run_stories(args.input, as_json=args.json, settings=settings,
+                           rule=rule_from(settings.stories))
     return run(settings)
 
 

@@ -39,9 +39,13 @@ def test_one_headline_per_story_newest_first_and_private_sources_left_out(store)
     once = OneStoryEach(keeper, public)
     shown = store.latest(5, once)
     assert [x.id for x in shown] == ["baidu-1", "scmp-1"]  # the story once: its newest
-    also = once.also(store, shown, public, max_sources=3, lang="en")
+    also = once.also(store, shown, max_sources=3, lang="en")
     assert also[0] == ""
     assert "Caixin" in also[1] and "TechNode" not in also[1]  # private: not even a link
+    not_caixin = OneStoryEach(keeper, lambda x: public(x) and x.source != "Caixin")
+    shown = store.latest(5, not_caixin)
+    assert [x.id for x in shown] == ["scmp-1"]  # a source the query leaves out ...
+    assert not_caixin.also(store, shown, max_sources=3, lang="en") == [""]  # ... nor linked
     everyone = OneStoryEach(keeper, lambda _: True)
     assert [x.id for x in store.latest(5, everyone)] == ["chat:tn#1", "baidu-1"]
 
@@ -52,4 +56,4 @@ def test_without_stories_every_headline_is_its_own(store):
     once = OneStoryEach(None, lambda _: True)
     shown = store.latest(5, once)
     assert [x.id for x in shown] == ["b", "a"]
-    assert once.also(store, shown, lambda _: True, max_sources=3, lang="en") == ["", ""]
+    assert once.also(store, shown, max_sources=3, lang="en") == ["", ""]

@@ -144,3 +144,15 @@ def test_without_input_the_stores_stories_of_the_last_72_hours(tmp_path):
         assert records[0]["headlines"][0]["link"] == "https://c1.example/"
     finally:
         store.close()
+
+
+def test_input_is_folded_by_the_configs_stories_settings(tmp_path):
+    path = write(tmp_path, LINES)
+    config = tmp_path / "strict.toml"
+    config.write_text("[stories]\ntitle_threshold = 1.0\nnamed_threshold = 1.0\n"
+                      "summary_threshold = 1.0\n", encoding="utf-8")
+    default = run(tmp_path, "stories", "--input", str(path), "--json")
+    strict = run(tmp_path, "--config", str(config), "stories", "--input", str(path), "--json")
+    assert strict.returncode == 0, strict.stderr
+    assert "3 headlines, 2 stories" in default.stderr
+    assert "3 headlines, 3 stories" in strict.stderr  # exactly the bot's rule, as configured

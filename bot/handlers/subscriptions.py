@@ -130,8 +130,7 @@ async def _answer_latest(request: Request, wanted: Callable[[Headline], bool],
             await request.reply(request.t("no_match", query=html.escape(query.text)))
         return
     also = once.also(
-        store, headlines, visible_filter(core.registry, request.chat.id),
-        max_sources=core.settings.stories.max_sources, lang=request.lang,
+        store, headlines, max_sources=core.settings.stories.max_sources, lang=request.lang
     )
     tz = schedule.zone(request.chat.settings)
     await request.reply(render_latest(headlines, heading, tz=tz, also=also))
