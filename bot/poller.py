@@ -324,7 +324,7 @@ class Poller:
         if target.entry is not None:
             result = _in_own_namespace(target.entry, result)
         if result.status == "not_modified":
-            self._pace(source, result.state, [], now)
+            self._pace(target, result.state, [], now)
         if result.status != "ok":
             self._record(target, result.state, now)
             self.metrics.poll(source.name, result.status)
@@ -363,7 +363,7 @@ class Poller:
             current = self.own.entry(source.name)  # its chats now, not at the poll's start
             audience = current.chats if current is not None else frozenset()
         alerts = [] if first_poll else self._alerts_for(fresh, now, audience)
-        self._pace(source, result.state, fresh, now)
+        self._pace(target, result.state, fresh, now)
         with self.store.batch():
             self.store.add_headlines(fresh)
             if self.stories is not None:
@@ -404,18 +404,21 @@ class Poller:
                 log.exception("handing on the notice of %s failed", entry.slug)
 
     def _pace(
-        self, source: SourceConfig, state: SourceState, fresh: list[Headline], now: datetime
+        self, target: _Target, state: SourceState, fresh: list[Headline], now: datetime
     ) -> None:
-        """Tell the scheduler what this poll found; set the interval to the next poll."""
+        """Tell the source's scheduler what this poll found (a chat source's is
+        ``OwnSources.pace``, outside the operator's budget); set the interval to the next
+        poll."""
         if state.watching_since is None:
             state.watching_since = now
-        name = source.name
-        self.pace.watch(name, state.watching_since.timestamp())
-        self.pace.hints(name, state.hints)
+        name = target.config.name
+        pace = self.own.pace if target.entry is not None else self.pace
+        pace.watch(name, state.watching_since.timestamp())
+        pace.hints(name, state.hints)
         for headline in fresh:
             published = headline.published.timestamp() if headline.published else None
-            self.pace.observe(name, published, now.timestamp())
-        decision = self.pace.decide(name, now.timestamp())
+            pace.observe(name, published, now.timestamp())
+        decision = pace.decide(name, now.timestamp())
         state.interval = decision.interval
         state.interval_reason = decision.reason
         # the interval runs from the poll's start; a hint from the answer, which may have come

@@ -246,3 +246,16 @@ async def test_turned_off_by_the_operator_they_are_kept_but_not_polled(core, fee
     assert poller.tick() == [] and await poller.poll_all() == []
     assert feeds.count("/tn.xml") == 1  # the check only
     assert core.store.source_state(name)["polls"] == 1  # kept for when they are back
+
+
+async def test_chat_sources_are_paced_outside_the_operators_budget(core, feeds, clock):
+    feeds.add("/tn.xml", rss([("1", "One")]), etag='"v1"')
+    name = await added(core, A, feeds.url("/tn.xml"))
+    poller = poller_for(core)
+    clock.advance(seconds=61)
+    assert poller.tick() == [name]
+    await poller.join()
+    assert name in poller.own.pace.names()  # its own scheduler decided its interval ...
+    assert name not in poller.pace.names()  # ... not the operator's budgeted one
+    state = SourceState.from_dict(core.store.source_state(name))
+    assert state.interval is not None and 60 <= state.interval <= 600
