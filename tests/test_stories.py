@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,19 +21,13 @@ from bot.stories import (
     taken_order,
 )
 from bot.stories.features import stem
-from tests.stories_eval import DEV, fold_scores, load_dev
+from tests.stories_eval import DEV, DevHeadline, fold_scores, load_dev
 
 HARD = Path(__file__).parent / "fixtures" / "stories_hard.jsonl"
 T0 = datetime(2025, 10, 21, 8, 0, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class H:
-    source: str
-    title: str
-    published: datetime | None = None
-    summary: str = ""
-    link: str = ""
+H = DevHeadline  # a headline as the rule reads it
 
 
 def at(hours: float) -> datetime:

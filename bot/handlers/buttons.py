@@ -8,12 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import CallbackQuery
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot import buttons as keyboards
 from bot.core import stored_key
 from bot.handlers import sources
+from bot.handlers.replies import redraw
 from bot.handlers.request import Request, for_chat
 from bot.handlers.settings import pause_chat
 from bot.handlers.subscriptions import list_lines, list_markup
@@ -71,14 +71,5 @@ async def button(request: Request) -> None:
 async def _redraw_list(request: Request, callback: CallbackQuery) -> None:
     """Redraw /list after a removal; a long one keeps its text and loses a button."""
     remaining = request.core.store.subscriptions(request.chat.id)
-    messages = list_lines(request, remaining)
-    markup = list_markup(request.lang, remaining)
-    try:
-        if len(messages) == 1:
-            await callback.edit_message_text(
-                messages[0], parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-        else:
-            await callback.edit_message_reply_markup(markup)
-    except BadRequest as exc:  # e.g. the message is too old to edit: the removal stands
-        log.info("could not redraw /list: %s", exc)
+    await redraw(callback, list_lines(request, remaining),
+                 list_markup(request.lang, remaining), "/list")

@@ -1,17 +1,39 @@
 """Reading a command's argument and sending answers: HTML, no link previews, no quoting, and
-long answers cut into messages under Telegram's length limit."""
+long answers cut into messages under Telegram's length limit; the message a button was pressed
+under redrawn."""
 
 from __future__ import annotations
 
 import html
+import logging
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+log = logging.getLogger(__name__)
 
 # Raw HTML characters per message: under Telegram's 4096 visible characters with room to spare.
 MESSAGE_BUDGET = 4000
 #: What a reply echoes of what the user typed: at most this many characters.
 ECHO_CHARS = 100
+
+
+async def redraw(callback: CallbackQuery, messages: list[str],
+                 markup: InlineKeyboardMarkup | None, what: str) -> None:
+    """Show ``messages`` (``what``: "/list", "/sources") again in the message whose button
+    was pressed: text and buttons when they fit one message, else the buttons only (a long
+    answer keeps its text).  An edit Telegram refuses (the message is too old) is logged:
+    what the press did stands."""
+    try:
+        if len(messages) == 1:
+            await callback.edit_message_text(
+                messages[0], parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        else:
+            await callback.edit_message_reply_markup(markup)
+    except BadRequest as exc:
+        log.info("could not redraw %s: %s", what, exc)
 
 
 def shown(text: str, limit: int = ECHO_CHARS) -> str:

@@ -23,12 +23,11 @@ from collections import OrderedDict
 from datetime import timedelta
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot import buttons as keyboards
 from bot.chat_sources import AddOutcome, Candidate, add_source, remove_source
-from bot.handlers.replies import pack_lines, shown
+from bot.handlers.replies import pack_lines, redraw, shown
 from bot.handlers.request import Request, for_chat
 from bot.handlers.subscriptions import follow_text
 from bot.sources import SourceState
@@ -291,13 +290,4 @@ async def _redraw_sources(request: Request, callback: CallbackQuery) -> None:
     if callback.message is None:
         return
     lines, markup = sources_view(request)
-    messages = pack_lines(lines)
-    try:
-        if len(messages) == 1:
-            await callback.edit_message_text(
-                messages[0], parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-        else:
-            await callback.edit_message_reply_markup(markup)
-    except BadRequest as exc:  # e.g. the message is too old to edit: the removal stands
-        log.info("could not redraw /sources: %s", exc)
+    await redraw(callback, pack_lines(lines), markup, "/sources")
