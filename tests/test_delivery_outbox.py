@@ -97,14 +97,20 @@ async def test_batching_and_split_at_headline_boundaries(fake, store):
     assert set(states(store, 12, hs)) == {"sent"}
 
 
-async def test_429_is_survived_and_everything_delivered(fake, store):
+@pytest.mark.parametrize("held", ["one chat", "everyone"])
+async def test_429_is_survived_and_everything_delivered(fake, store, held):
     chats = list(range(21, 27))
     for chat in chats:
         add_alerts(store, fake, chat)
-    fake.force_errors(2, code=429, retry_after=1)
+    fake.force_errors(2, code=429, retry_after=1, chat_id=21 if held == "one chat" else None)
     async with make_bot(fake) as bot:
         report = await Deliverer(bot, store).deliver_pending()
-    assert fake.count(429) == 2
+    if held == "one chat":  # chat 21's retries wait out its hold: no 429 beyond the two
+        assert fake.count(429) == 2
+    else:
+        # A send already on its way when the first 429 was answered meets the hold too (as
+        # on Telegram); none is sent after the bot has read it, so at most one per chat.
+        assert 2 <= fake.count(429) <= 2 + len(chats)
     assert all(len(fake.messages(chat)) == 1 for chat in chats)
     assert report.alerts_delivered == len(chats)
     assert store.pending() == []

@@ -24,6 +24,17 @@ def sample(text: str, name: str, **labels: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+async def settled(client: httpx.AsyncClient, *names: str, timeout: float = 10.0) -> str:
+    """The metrics text once every sample in ``names`` is counted: the fake records a message
+    when it answers, a moment before the bot has read the answer and counted it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = (await client.get("/metrics")).text
+        if all(sample(text, name) > 0 for name in names) or time.monotonic() > deadline:
+            return text
+        await asyncio.sleep(0.05)
+
+
 @pytest.fixture
 async def observed(tmp_path, fake, feeds, monkeypatch):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
@@ -51,7 +62,7 @@ async def test_metrics_count_a_real_cycle(observed):
     [_, alert] = await bot.wait_messages(USER, 2)
     assert "eVTOLs" in alert.text
 
-    text = (await client.get("/metrics")).text
+    text = await settled(client, "newsbot_messages_sent_total", "newsbot_alerts_delivered_total")
     assert sample(text, "newsbot_polls_total", source="Tech", status="ok") >= 2
     assert sample(text, "newsbot_items_total", source="Tech") >= 1
     assert sample(text, "newsbot_new_items_total", source="Tech") == 1

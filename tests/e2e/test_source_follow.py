@@ -33,6 +33,10 @@ async def test_whole_source_scoped_and_excluded_follows(tmp_path, fake, feeds, m
         b.add(Item("Another chip deal", "https://example.com/b/chip"))
         [_, got] = await bot.wait_messages(OTHER, 2)
         assert "Another chip deal" in visible_text(got.text)
+        # USER follows all of alpha-news: its chip alert too, delivered before the stop (else
+        # it is delivered after the restart, where it would be taken for /list's reply)
+        [*_, chip] = await bot.wait_messages(USER, 4)
+        assert "New chip plant" in visible_text(chip.text)
         latest = await bot.say(OTHER, "/latest chip source:b")
         assert "Another chip deal" in visible_text(latest.text)
         assert "New chip plant" not in visible_text(latest.text)
