@@ -67,10 +67,11 @@ def sources_view(request: Request) -> tuple[list[str], InlineKeyboardMarkup | No
         lines.append(request.t("sources_own_heading", count=len(own), limit=settings.per_chat))
         lines += [_line(request, entry, rates) for entry in own]
     lines.append(request.t("sources_add_hint" if settings.enabled else "sources_off_hint"))
-    shown_entries = [*operators, *own]
-    if len(shown_entries) > MAX_SOURCE_ROWS:
+    with_buttons = [*operators, *own]
+    if len(with_buttons) > MAX_SOURCE_ROWS:  # the chat's own first: only they can be removed
+        with_buttons = [*own, *operators][:MAX_SOURCE_ROWS]
         lines.append(request.t("sources_more_buttons", count=MAX_SOURCE_ROWS))
-    return lines, _keyboard(request, shown_entries[:MAX_SOURCE_ROWS])
+    return lines, _keyboard(request, with_buttons)
 
 
 def _line(request: Request, entry: SourceEntry, rates: dict[str, str]) -> str:

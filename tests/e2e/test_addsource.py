@@ -238,3 +238,44 @@ async def test_a_url_another_chat_has_is_shared_and_the_reply_says_so(
     assert "Other chats use this feed too: it is fetched once for all of them" in shared
     assert feeds.count("/technode.xml") == fetched  # joined, not fetched again
     assert bot.core.registry.get("test-feed").chats == frozenset({USER, OTHER})
+
+
+async def test_sources_with_many_sources_splits_and_keeps_the_chats_own_buttons(
+    tmp_path, fake: FakeTelegram, feeds: FeedServer, monkeypatch
+):
+    """120 long-named operator sources and one of the chat's own: /sources comes in parts
+    under Telegram's 4096 characters, names every source once, and its buttons (at most 30
+    rows, under the last part) give the chat's own source its Remove button first."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
+    names = [f"Operator source {n:03d} with a rather long descriptive name" for n in range(120)]
+    operators = []
+    for n, name in enumerate(names):
+        operators.append((name, Feed(feeds, f"/op/{n}.xml").url))
+    config = write_config(tmp_path, fake, operators, interval=300,
+                          polling='allow_hosts = ["127.0.0.1"]')
+    bot = Bot(fake, load_settings(config))
+    await bot.start()
+    try:
+        feed = technode(feeds)
+        assert "Added Test feed" in await say(bot, USER, f"/addsource {feed.url}")
+        before = len(fake.messages(USER))
+        fake.push_message(USER, "/sources")
+        deadline = asyncio.get_running_loop().time() + 15
+        while not any(m.reply_markup for m in fake.messages(USER)[before:]):
+            assert asyncio.get_running_loop().time() < deadline, "no /sources buttons"
+            await asyncio.sleep(0.05)
+        parts = fake.messages(USER)[before:]
+    finally:
+        await bot.stop()
+    assert len(parts) > 1
+    assert all(len(visible_text(m.text)) <= 4096 for m in parts)
+    assert [m.reply_markup is not None for m in parts] == [False] * (len(parts) - 1) + [True]
+    text = "\n".join(visible_text(m.text) for m in parts)
+    slugs = [entry.slug for entry in bot.core.registry.operators()]
+    assert len(slugs) == 120
+    for slug in [*slugs, "test-feed"]:
+        assert text.count(f"— {slug} ·") == 1, slug
+    rows = parts[-1].reply_markup["inline_keyboard"]
+    assert len(rows) == 30
+    assert [b["callback_data"] for b in rows[0]] == ["sf:test-feed", "sr:test-feed"]
+    assert "Buttons are shown for 30 of them" in text
