@@ -439,10 +439,11 @@ def render_latest(
     return out
 
 
-def render_post(headline: Headline, *, tz: tzinfo | None = None) -> str:
+def render_post(headline: Headline, *, tz: tzinfo | None = None, also: str = "") -> str:
     """One headline as a message of its own (an inline result posted in a chat): the title
-    as a link, then the source and the time."""
-    return _batch_line(headline, (), tz).removeprefix("• ")
+    as a link, then the source and the time, then ``also`` (the HTML of the story's other
+    sources, ``delivery.also``) if any."""
+    return _batch_line(headline, (), tz, also=also).removeprefix("• ")
 
 
 # --------------------------------------------------------------------------- plain text

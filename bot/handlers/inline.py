@@ -2,9 +2,10 @@
 
 Answered from memory (the headlines the bot has seen), with the query language of /follow;
 an empty query lists the newest headlines; a story reported by several sources is one result
-(its newest report).  Results are the same for everyone
-(``is_personal`` false) and cached briefly by Telegram.  An invalid query gets no results and
-a button that opens the private chat, where /start explains the rules.
+(its newest report), whose posted message links the other sources too ("Also: ...").
+Results are the same for everyone (``is_personal`` false) and cached briefly by Telegram.
+An invalid query gets no results and a button that opens the private chat, where /start
+explains the rules.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ async def inline_query(update: Update, context: BotContext) -> None:
     # Results are the same for everyone, so no chat's own sources are among them.
     public = visible_filter(core.registry, NO_CHAT)
     if not text:
-        headlines = core.store.latest(INLINE_RESULTS, OneStoryEach(core.stories, public))
+        once = OneStoryEach(core.stories, public)
+        headlines = core.store.latest(INLINE_RESULTS, once)
     else:
         try:
             query = parse_query(text)
@@ -69,18 +71,20 @@ async def inline_query(update: Update, context: BotContext) -> None:
         def wanted(h: Headline) -> bool:
             return public(h) and query.find(h.title, h.summary, source_of(registry, h)) is not None
 
-        headlines = core.store.search(
-            query, INLINE_RESULTS, OneStoryEach(core.stories, wanted)
-        )
+        once = OneStoryEach(core.stories, wanted)
+        headlines = core.store.search(query, INLINE_RESULTS, once)
+    also = once.also(core.store, headlines, max_sources=core.settings.stories.max_sources,
+                     lang=lang)
     await inline.answer(
-        [inline_result(h) for h in headlines],
+        [inline_result(h, a) for h, a in zip(headlines, also, strict=True)],
         cache_time=INLINE_CACHE_SECONDS,
         is_personal=False,
     )
 
 
-def inline_result(headline: Headline) -> InlineQueryResultArticle:
-    """One headline as an inline result: title, source and time, a line of summary."""
+def inline_result(headline: Headline, also: str = "") -> InlineQueryResultArticle:
+    """One headline as an inline result: title, source and time, a line of summary; the
+    message it posts carries ``also``, the story's other sources."""
     when = f"{headline.published:%d %b %H:%M} UTC" if headline.published else ""
     description = " · ".join(p for p in (headline.source, when) if p)
     if headline.summary:
@@ -91,7 +95,7 @@ def inline_result(headline: Headline) -> InlineQueryResultArticle:
         description=description,
         url=headline.link if headline.link.startswith(("https://", "http://")) else None,
         input_message_content=InputTextMessageContent(
-            render_post(headline),
+            render_post(headline, also=also),
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=False),
         ),

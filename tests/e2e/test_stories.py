@@ -140,3 +140,7 @@ async def test_latest_and_inline_show_a_story_once_with_its_sources(three: Three
         three.fake.push_inline_query(USER, "nexperia")
     )
     assert len(results.results) == 1  # one result per story
+    # the message the result posts links the story's other sources too
+    posted = results.results[0]["input_message_content"]["message_text"]
+    assert "Also:" in posted and scmp in posted and technode in posted, posted
+    assert posted.count(caixin) + posted.count(scmp) + posted.count(technode) == 3
