@@ -8,7 +8,8 @@ hash.  Nothing is kept in memory, so buttons keep working after a restart.
 - ``rm:<hash>``: remove, then redraw the /list message;
 - ``mute:1d``: pause the chat for a day;
 - ``sf:<slug>``: follow all of a source, ``sr:<slug>``: remove the chat's own source (under
-  /sources; a slug is at most 24 characters);
+  /sources; a slug is at most 24 characters), which asks first: its row becomes
+  ``sy:<slug>`` (yes, remove it) and ``sk:<slug>`` (keep it);
 - ``sa:<token>:<n>``: add the n-th feed of a page (under /addsource's choice; the choices
   are kept in memory by ``bot.handlers.sources``).
 """
@@ -29,8 +30,11 @@ REMOVE = "rm"
 MUTE_DAY = "mute:1d"
 FOLLOW_SOURCE = "sf"
 REMOVE_SOURCE = "sr"
+CONFIRM_REMOVE_SOURCE = "sy"
+KEEP_SOURCE = "sk"
 CHOOSE_FEED = "sa"
-SOURCE_ACTIONS = (FOLLOW_SOURCE, REMOVE_SOURCE, CHOOSE_FEED)
+_SLUG_ACTIONS = (FOLLOW_SOURCE, REMOVE_SOURCE, CONFIRM_REMOVE_SOURCE, KEEP_SOURCE)
+SOURCE_ACTIONS = (*_SLUG_ACTIONS, CHOOSE_FEED)
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,23}")
 _CHOICE = re.compile(r"[A-Za-z0-9_-]{1,16}:\d{1,2}")
 LABEL_CHARS = 32
@@ -91,7 +95,7 @@ def parse(data: str | None) -> tuple[str, str] | None:
         return action, argument
     if data == MUTE_DAY:
         return "mute", "1d"
-    if action in (FOLLOW_SOURCE, REMOVE_SOURCE) and _SLUG.fullmatch(argument):
+    if action in _SLUG_ACTIONS and _SLUG.fullmatch(argument):
         return action, argument
     if action == CHOOSE_FEED and _CHOICE.fullmatch(argument):
         return action, argument

@@ -52,6 +52,22 @@ SOURCE_TEXTS: dict[str, dict[str, str]] = {
     },
     "button_follow_all": {"en": "Follow all: {name}", "zh": "全部关注：{name}"},
     "button_remove_source": {"en": "Remove: {name}", "zh": "移除：{name}"},
+    "button_confirm_remove": {"en": "Yes, remove {name}", "zh": "确认移除：{name}"},
+    "button_keep_source": {"en": "Keep {name}", "zh": "保留：{name}"},
+    # the toasts of those buttons (plain text, at most 200 characters)
+    "source_remove_ask": {
+        "en": "Remove {name}? Press “Yes, remove” to confirm.",
+        "zh": "移除 {name}？请按“确认移除”。",
+    },
+    "source_remove_ask_keywords": {
+        "en": "Remove {name}? The keywords naming it go with it ({count}): {queries}",
+        "zh": "移除 {name}？提到它的关键词（{count} 个）也会一并取消：{queries}",
+    },
+    "source_kept": {"en": "Kept {name}.", "zh": "已保留 {name}。"},
+    "source_gone": {
+        "en": "That source is no longer this chat's.",
+        "zh": "本聊天已没有这个新闻源。",
+    },
     "button_choose_feed": {"en": "{name}", "zh": "{name}"},
     # /addsource
     "addsource_usage": {

@@ -16,6 +16,9 @@ from bot.models import Headline
     [
         ("sf:caixin", ("sf", "caixin")),
         ("sr:scmp-tech", ("sr", "scmp-tech")),
+        ("sy:scmp-tech", ("sy", "scmp-tech")),  # yes, remove it
+        ("sk:scmp-tech", ("sk", "scmp-tech")),  # keep it
+        ("sy:Scmp", None),
         ("sa:AbC_-123:2", ("sa", "AbC_-123:2")),
         ("sf:" + "a" * 24, ("sf", "a" * 24)),
         ("sf:" + "a" * 25, None),  # longer than any slug

@@ -330,6 +330,11 @@ def _names(text: str, slug: str) -> bool:
         return False
 
 
+def queries_naming(services: Services, chat_id: int, slug: str) -> tuple[str, ...]:
+    """The chat's keywords that name the source ``slug`` (removing it takes them)."""
+    return tuple(q for q in services.store.subscriptions(chat_id) if _names(q, slug))
+
+
 def remove_source(services: Services, chat_id: int, name: str) -> RemoveOutcome:
     """Remove the chat's own source ``name`` and the chat's keywords that name it.  The source
     stays polled while another chat has it; with none left its poll state goes, and its entry
@@ -339,7 +344,7 @@ def remove_source(services: Services, chat_id: int, name: str) -> RemoveOutcome:
     entry = find_own(registry, chat_id, name)
     if entry is None:
         return RemoveOutcome(None)
-    queries = tuple(q for q in store.subscriptions(chat_id) if _names(q, entry.slug))
+    queries = queries_naming(services, chat_id, entry.slug)
     left = replace(entry, chats=entry.chats - {chat_id})
     with store.batch():
         for query in queries:

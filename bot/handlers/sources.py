@@ -3,7 +3,8 @@
 * ``/sources``: the operator's sources, then the chat's own (only this chat sees them), each
   with its short name and about how many headlines a day it brings; buttons "Follow all" (a
   whole-source follow, ``source:<slug>``, through /follow's own path) and, for the chat's own,
-  "Remove".
+  "Remove", which asks first: its row becomes "Yes, remove" and "Keep" (the toast says
+  which keywords would go with it).
 * ``/addsource <url>``: ``bot.chat_sources.add_source`` checks the URL at once (fetched under
   the ``STRICT`` policy, parsed, autodiscovery); the reply says what was found, or why not.
   A page naming several feeds gets one button per feed; the choice is kept in memory
@@ -26,7 +27,8 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
 from bot import buttons as keyboards
-from bot.chat_sources import AddOutcome, Candidate, add_source, remove_source
+from bot.chat_sources import AddOutcome, Candidate, add_source, queries_naming, remove_source
+from bot.delivery.format import cut_text
 from bot.handlers.replies import pack_lines, redraw, shown
 from bot.handlers.request import Request, for_chat
 from bot.handlers.subscriptions import follow_text
@@ -54,8 +56,11 @@ async def sources_command(request: Request) -> None:
     await request.reply_all(pack_lines(lines), markup=markup)
 
 
-def sources_view(request: Request) -> tuple[list[str], InlineKeyboardMarkup | None]:
-    """The /sources message, line by line, and its buttons."""
+def sources_view(
+    request: Request, confirming: str | None = None
+) -> tuple[list[str], InlineKeyboardMarkup | None]:
+    """The /sources message, line by line, and its buttons (the row of the chat's own source
+    ``confirming`` asking whether to remove it)."""
     core = request.core
     registry, chat_id = core.registry, request.chat.id
     operators, own = registry.operators(), registry.own(chat_id)
@@ -71,7 +76,7 @@ def sources_view(request: Request) -> tuple[list[str], InlineKeyboardMarkup | No
     if len(with_buttons) > MAX_SOURCE_ROWS:  # the chat's own first: only they can be removed
         with_buttons = [*own, *operators][:MAX_SOURCE_ROWS]
         lines.append(request.t("sources_more_buttons", count=MAX_SOURCE_ROWS))
-    return lines, _keyboard(request, with_buttons)
+    return lines, _keyboard(request, with_buttons, confirming)
 
 
 def _line(request: Request, entry: SourceEntry, rates: dict[str, str]) -> str:
@@ -104,9 +109,13 @@ def _label(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
-def _keyboard(request: Request, entries: list[SourceEntry]) -> InlineKeyboardMarkup | None:
+def _keyboard(request: Request, entries: list[SourceEntry],
+              confirming: str | None = None) -> InlineKeyboardMarkup | None:
     rows = []
     for entry in entries:
+        if entry.own and entry.slug == confirming:
+            rows.append(_confirm_row(request, entry.slug))
+            continue
         row = [InlineKeyboardButton(
             _label(request.t("button_follow_all", name=entry.slug)),
             callback_data=f"{keyboards.FOLLOW_SOURCE}:{entry.slug}",
@@ -118,6 +127,15 @@ def _keyboard(request: Request, entries: list[SourceEntry]) -> InlineKeyboardMar
             ))
         rows.append(row)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _confirm_row(request: Request, slug: str) -> list[InlineKeyboardButton]:
+    return [
+        InlineKeyboardButton(_label(request.t("button_confirm_remove", name=slug)),
+                             callback_data=f"{keyboards.CONFIRM_REMOVE_SOURCE}:{slug}"),
+        InlineKeyboardButton(_label(request.t("button_keep_source", name=slug)),
+                             callback_data=f"{keyboards.KEEP_SOURCE}:{slug}"),
+    ]
 
 
 # ------------------------------------------------------------------------------ /addsource
@@ -256,10 +274,31 @@ async def pressed(request: Request, callback: CallbackQuery, action: str, argume
         await follow_text(request, f"source:{argument}")
         return ""
     if action == keyboards.REMOVE_SOURCE:
+        return await _ask_to_remove(request, callback, argument)
+    if action == keyboards.CONFIRM_REMOVE_SOURCE:
         await request.reply_all(pack_lines(removal_lines(request, argument)))
         await _redraw_sources(request, callback)
         return ""
+    if action == keyboards.KEEP_SOURCE:
+        await _redraw_buttons(request, callback)
+        return request.t("source_kept", name=argument)
     return await _chosen(request, callback, argument)
+
+
+async def _ask_to_remove(request: Request, callback: CallbackQuery, slug: str) -> str:
+    """The first press of "Remove": its row asks "Yes, remove" / "Keep"; the toast names the
+    keywords that would go with it."""
+    core, chat_id = request.core, request.chat.id
+    if not any(entry.slug == slug for entry in core.registry.own(chat_id)):
+        await _redraw_sources(request, callback)
+        return request.t("source_gone")
+    await _redraw_buttons(request, callback, confirming=slug)
+    queries = queries_naming(core, chat_id, slug)
+    if not queries:
+        return request.t("source_remove_ask", name=slug)
+    named = cut_text(", ".join(queries), 90, sentence=False)
+    return request.t("source_remove_ask_keywords", name=slug, count=len(queries),
+                     queries=named)
 
 
 async def _chosen(request: Request, callback: CallbackQuery, argument: str) -> str:
@@ -284,6 +323,16 @@ async def _drop_buttons(callback: CallbackQuery) -> None:
         await callback.edit_message_reply_markup(None)
     except BadRequest as exc:  # too old to edit: the buttons then answer "expired"
         log.info("could not remove the choice buttons: %s", exc)
+
+
+async def _redraw_buttons(request: Request, callback: CallbackQuery,
+                          confirming: str | None = None) -> None:
+    """The /sources message's buttons again, the text as it is."""
+    _, markup = sources_view(request, confirming)
+    try:
+        await callback.edit_message_reply_markup(markup)
+    except BadRequest as exc:  # too old to edit, or pressed twice: nothing to change
+        log.info("could not redraw the /sources buttons: %s", exc)
 
 
 async def _redraw_sources(request: Request, callback: CallbackQuery) -> None:

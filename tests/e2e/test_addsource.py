@@ -7,7 +7,7 @@ groups, Chinese, and the operator turning chat sources off."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -62,6 +62,13 @@ def technode(feeds: FeedServer) -> Feed:
 
 async def say(bot: Bot, chat: int, text: str, **options: object) -> str:
     return visible_text((await bot.say(chat, text, **options)).text)
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"no {what}"
+        await asyncio.sleep(0.05)
 
 
 async def test_a_feed_is_added_and_followed_whole(bot: Bot, feeds: FeedServer):
@@ -175,15 +182,35 @@ async def test_the_sources_buttons_follow_all_and_remove(bot: Bot, feeds: FeedSe
     bot.fake.push_callback(USER, listing.message_id, rows[0][0]["callback_data"])
     followed = (await bot.wait_messages(USER, 3))[-1]
     assert "Following source:caixin-tech" in visible_text(followed.text)
-    bot.fake.push_callback(USER, listing.message_id, rows[1][1]["callback_data"])
-    removed = (await bot.wait_messages(USER, 4))[-1]
+    assert "Following" in await say(bot, USER, "/follow Nexperia source:test-feed")
+
+    def row(n: int) -> list[str]:
+        shown = bot.fake.shown(USER, listing.message_id) or {}
+        keyboard = shown.get("reply_markup", {}).get("inline_keyboard", [])
+        return [b["callback_data"] for b in keyboard[n]] if len(keyboard) > n else []
+
+    async def pressed(data: str, answers: int) -> str:
+        bot.fake.push_callback(USER, listing.message_id, data)
+        await until(lambda: len(bot.fake.callback_answers) >= answers, f"an answer to {data}")
+        return bot.fake.callback_answers[-1].get("text", "")
+
+    # the first press of Remove only asks, naming the keyword that would go with it
+    toast = await pressed(rows[1][1]["callback_data"], 2)
+    assert "Remove test-feed?" in toast and "Nexperia source:test-feed" in toast, toast
+    await until(lambda: row(1) == ["sy:test-feed", "sk:test-feed"], "the confirm row")
+    assert [e.slug for e in bot.core.registry.own(USER)] == ["test-feed"]
+    assert "Kept test-feed" in await pressed("sk:test-feed", 3)
+    await until(lambda: row(1) == ["sf:test-feed", "sr:test-feed"], "the row back")
+    await pressed("sr:test-feed", 4)
+    await pressed("sy:test-feed", 5)
+    removed = (await bot.wait_messages(USER, 5))[-1]
     assert "Removed Test feed (test-feed)" in visible_text(removed.text)
-    assert bot.core.registry.own(USER) == []
-    for _ in range(50):  # the /sources message redrawn without the removed source
-        if bot.fake.edits:
-            break
-        await asyncio.sleep(0.1)
-    assert "test-feed" not in visible_text(bot.fake.edits[-1].text)
+    assert bot.core.registry.own(USER) == [] and bot.core.store.subscriptions(USER) == [
+        "source:caixin-tech"]
+    await until(lambda: "test-feed" not in (bot.fake.shown(USER, listing.message_id) or {})
+                .get("text", "test-feed"), "the /sources message redrawn without the source")
+    # a stale confirm (pressed again) removes nothing more and says so
+    assert "no longer this chat's" in await pressed("sr:test-feed", 6)
 
 
 async def test_in_groups_only_admins_add_and_remove(bot: Bot, feeds: FeedServer):
