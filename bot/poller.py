@@ -15,7 +15,10 @@ that reports of one story that several sources publish at once are one entry.
 
 After each successful poll (200 or 304) the source's next poll is set by the scheduler
 (``bot.sources.pace``), which learns each source's publishing rate from the headlines the store
-holds and from what every poll finds; failures keep their back-off.
+holds and from what every poll finds; failures keep their back-off.  A 304 of a healthy source
+changes only its times and counts, so its state is written without an fsync of its own: the
+next tick commits all of them in one (a crash loses at most a second of them, which only
+means those sources are polled a little early).
 
 The chats' own sources (``bot.chat_sources``) are polled here too, each URL once however many
 chats added it, under the ``STRICT`` fetch policy (public addresses, or ``[polling]
@@ -169,15 +172,24 @@ class Poller:
             state = SourceState()
         return state
 
-    def _save_state(self, source: SourceConfig, state: SourceState) -> None:
+    def _save_state(self, source: SourceConfig, state: SourceState, *,
+                    durable: bool = True) -> None:
         data = state.to_dict()
         data["config_url"] = source.url
-        self.store.set_source_state(source.name, data)
+        self.store.set_source_state(source.name, data, durable=durable)
 
     def tick(self) -> list[str]:
-        """Start polls for every due source; return their names."""
+        """Make the last second's 304 states durable (one fsync); start polls for every due
+        source; return their names."""
+        self._flush_states()
         now = self.clock()
         return self._tick_operators(now) + self._tick_own(now)
+
+    def _flush_states(self) -> None:
+        try:
+            self.store.flush()
+        except StoreError as exc:  # the store now refuses writes; each poll will say so
+            log.error("cannot record the sources' last polls: %s", exc)
 
     def _tick_operators(self, now: datetime) -> list[str]:
         started = []
@@ -255,12 +267,15 @@ class Poller:
         results = await asyncio.gather(
             *(self.poll(s) for s in self.sources.values()), *(self._run(t) for t in own)
         )
+        self._flush_states()
         return [r for r in results if r is not None]
 
     async def join(self) -> None:
-        """Wait until the polls in flight are done (tests and benchmarks)."""
+        """Wait until the polls in flight are done (tests and benchmarks), their states
+        durable."""
         while tasks := [*self._tasks.values(), *self._own_tasks.values()]:
             await asyncio.gather(*tasks, return_exceptions=True)
+        self._flush_states()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -326,7 +341,10 @@ class Poller:
         if result.status == "not_modified":
             self._pace(target, result.state, [], now)
         if result.status != "ok":
-            self._record(target, result.state, now)
+            # A 304 of a healthy source changes only its times and counts: losing that in a
+            # crash means an earlier poll, so it waits for the next tick's one fsync.
+            quiet = result.status == "not_modified" and previous.failures == 0
+            self._record(target, result.state, now, durable=not quiet)
             self.metrics.poll(source.name, result.status)
             if result.status == "error":
                 log.warning(
@@ -383,18 +401,20 @@ class Poller:
         if queued:
             self._alerts_queued()
 
-    def _record(self, target: _Target, state: SourceState, now: datetime) -> None:
-        """Save the source's state after a poll.  A chat's own source: first the notice its
-        chats are owed (``health``), saved with the state, then handed on once durable."""
+    def _record(self, target: _Target, state: SourceState, now: datetime, *,
+                durable: bool = True) -> None:
+        """Save the source's state after a poll (``durable=False``: with the next tick's
+        fsync).  A chat's own source: first the notice its chats are owed (``health``), saved
+        with the state, always durable, then handed on."""
         entry = target.entry
         if entry is None:
-            self._save_state(target.config, state)
+            self._save_state(target.config, state, durable=durable)
             return
         current = self.own.entry(entry.state_name)
         if current is None:
             return  # removed by its last chat during the poll: its state is gone with it
         notice = health.after_poll(current, state, now)
-        self._save_state(target.config, state)
+        self._save_state(target.config, state, durable=durable or notice is not None)
         self.own.set_due(entry.state_name, state.next_poll_at)
         if notice is not None:
             log.info("chat source %s: %s notice owed", entry.slug, notice.kind)

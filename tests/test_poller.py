@@ -11,7 +11,7 @@ from bot.matching import MatchIndex, parse_query
 from bot.poller import Poller
 from bot.sources.fetch import Fetcher
 from bot.store import Store
-from tests.e2e.conftest import Feed, Item
+from tests.e2e.conftest import Feed, Item, rss
 from tests.fakes.feedserver import FeedServer
 
 USER = 7
@@ -207,4 +207,34 @@ async def test_a_store_that_refuses_writes_does_not_make_the_poller_hammer_sourc
     await poller.poll(poller.sources["A"])
     assert feeds.count("/a.xml") == 1
     assert poller.tick() == []  # backing off in memory, though the store could not record it
+    await poller.fetcher.close()
+
+
+async def test_a_healthy_sources_304_shares_the_next_ticks_fsync(tmp_path, store, feeds):
+    """A 304 changes only times and counts: its state is written without a commit of its own
+    and made durable by the next tick; a 200, an error, and the 304 that ends a run of errors
+    are durable at once."""
+    journal = store.path / "journal.jsonl"
+
+    def records() -> int:
+        return len(journal.read_bytes().splitlines())
+
+    body = rss([Item("One", "https://e.com/1")])
+    feeds.add("/a.xml", body, etag='"v1"', content_type="application/rss+xml")
+    poller, _, _ = make_poller(tmp_path, store, [("A", feeds.url("/a.xml"))])
+    source = poller.sources["A"]
+    await poller.poll(source)  # 200: headlines and state in one durable batch
+    first = records()
+    assert store.source_state("A")["last_status"] == 200
+    await poller.poll(source)  # 304
+    assert store.source_state("A")["last_status"] == 304  # in memory at once
+    assert records() == first  # ... on disk with the next tick
+    poller.tick()
+    assert records() == first + 1
+    feeds.add("/a.xml", status=500)
+    await poller.poll(source)
+    assert records() == first + 2 and store.source_state("A")["failures"] == 1
+    feeds.add("/a.xml", body, etag='"v1"', content_type="application/rss+xml")
+    await poller.poll(source)  # a 304 that ends the failures: durable at once
+    assert records() == first + 3 and store.source_state("A")["failures"] == 0
     await poller.fetcher.close()

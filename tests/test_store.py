@@ -152,6 +152,38 @@ def test_every_write_is_one_journal_line_and_batch_is_one(store: Store) -> None:
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
 
 
+def test_a_write_not_durable_waits_for_the_next_commit_or_flush(store: Store) -> None:
+    journal = store.path / JOURNAL_NAME
+    before = len(journal.read_bytes().splitlines())
+    for n in range(50):  # fifty 304s of a poll cycle
+        store.set_source_state(f"s{n}", {"polls": n}, durable=False)
+    assert store.source_state("s49") == {"polls": 49}  # in memory at once
+    assert len(journal.read_bytes().splitlines()) == before  # no line, no fsync yet
+    lost = crash_reopen(store)  # a crash now loses them (nothing else)
+    try:
+        assert lost.source_state("s0") == {}
+        lost.set_source_state("a", {"polls": 1}, durable=False)
+        lost.set_source_state("b", {"polls": 2}, durable=False)
+        lost.flush()
+        lost.flush()  # nothing queued: no empty record
+        lost.set_source_state("c", {"polls": 3}, durable=False)
+        lost.add_subscription(1, "AI")  # a durable write commits what waits before it
+        lines = (lost.path / JOURNAL_NAME).read_bytes().splitlines()
+        assert [len(json.loads(line)["ops"]) for line in lines[-2:]] == [2, 2]
+        kept = crash_reopen(lost)
+    finally:
+        lost.close()
+    try:
+        assert [kept.source_state(n) for n in "abc"] == [{"polls": 1}, {"polls": 2},
+                                                         {"polls": 3}]
+        assert kept.subscriptions(1) == ["AI"]
+        kept.set_source_state("d", {"polls": 4}, durable=False)
+    finally:
+        kept.close()  # a clean close commits it
+    with Store.open(store.path, clock=Clock()) as again:
+        assert again.source_state("d") == {"polls": 4}
+
+
 def test_batch_commits_what_was_applied_on_exception(store: Store) -> None:
     with pytest.raises(RuntimeError), store.batch():
         store.add_subscription(1, "kept")

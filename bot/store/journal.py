@@ -9,7 +9,9 @@ surrogate, are refused up front with TypeError/ValueError without touching the s
 The operations of one commit become **one line** ``{"seq": n, "ops": [...]}``, written and
 ``fdatasync``'d before the call returns, so an acknowledged write survives ``kill -9``.  Inside
 ``with journal.batch():`` the operations are queued and share one line and one fsync when the
-outermost batch exits (also on an exception: what was applied is kept).
+outermost batch exits (also on an exception: what was applied is kept).  A write with
+``durable=False`` is applied and queued but not committed: it goes to disk with the next
+commit, or at :meth:`Journal.flush` (for a write whose loss in a crash costs nothing).
 
 After a failed write the journal refuses every further write until the store is reopened:
 memory may then hold a change the disk does not.
@@ -125,8 +127,9 @@ class Journal:
             if self._depth == 0 and self._queued:
                 self.commit()
 
-    def write(self, op: list[Any]) -> Any:
-        """Encode ``op``, apply its decoded form, and commit it (at once, or with the batch).
+    def write(self, op: list[Any], *, durable: bool = True) -> Any:
+        """Encode ``op``, apply its decoded form, and commit it (at once, or with the batch;
+        ``durable=False``: with the next commit or :meth:`flush`).
 
         Returns what applying it returned.
         """
@@ -141,9 +144,15 @@ class Journal:
             ) from exc
         result = self._apply(json.loads(text))
         self._queued.append(data)
-        if self._depth == 0:
+        if self._depth == 0 and durable:
             self.commit()
         return result
+
+    def flush(self) -> None:
+        """Commit the operations ``durable=False`` writes left queued (none inside a batch:
+        the batch commits them)."""
+        if self._depth == 0 and self._queued:
+            self.commit()
 
     def commit(self) -> None:
         """Append the queued operations as one record and fdatasync it."""

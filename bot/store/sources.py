@@ -33,8 +33,8 @@ class Sources:
     def names(self) -> list[str]:
         return list(self._by_name)
 
-    def set_state(self, name: str, state: dict) -> None:
-        self._journal.write(["src", name, state])
+    def set_state(self, name: str, state: dict, *, durable: bool = True) -> None:
+        self._journal.write(["src", name, state], durable=durable)
 
     def remove(self, name: str) -> None:
         """Forget one source's state (a chat's own source no chat uses any more)."""

@@ -210,6 +210,12 @@ class Store:
         with self._journal.batch():
             yield self
 
+    def flush(self) -> None:
+        """Make the ``durable=False`` writes durable: one record, one fsync (a no-op when
+        there are none, and when writes are refused)."""
+        if not self._closed and self._journal.refusal() is None:
+            self._journal.flush()
+
     def check_writable(self) -> None:
         """Raise ``StoreError`` saying why when writes are refused (read-only, closed, or after
         a failed journal write)."""
@@ -341,9 +347,11 @@ class Store:
         """A copy of the source's state; ``{}`` when unknown."""
         return self._tables.sources.state(name)
 
-    def set_source_state(self, name: str, state: dict) -> None:
-        """Replace the source's state (a JSON object)."""
-        self._tables.sources.set_state(name, state)
+    def set_source_state(self, name: str, state: dict, *, durable: bool = True) -> None:
+        """Replace the source's state (a JSON object).  ``durable=False``: in memory at once,
+        on disk with the next write or :meth:`flush` -- for a state whose loss in a crash only
+        means an earlier poll (a 304's), so thousands of 304s share one fsync."""
+        self._tables.sources.set_state(name, state, durable=durable)
 
     def source_names(self) -> list[str]:
         """Names of the sources with a state."""
