@@ -8,6 +8,7 @@ fake received.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -222,6 +223,28 @@ async def newsbot(tmp_path, fake, feeds, monkeypatch) -> AsyncIterator[Bot]:
     bot.tech = tech  # type: ignore[attr-defined]
     await bot.start()
     await bot.polls_done("Tech", 1)
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+def chat_sources_config(tmp_path: Path, fake: FakeTelegram, feeds: FeedServer, *,
+                        interval: int = 1, per_chat: int = 3) -> Path:
+    """A config whose chats may add sources on 127.0.0.1 (``allow_hosts``), at most
+    ``per_chat`` each, beside the operator's one source ``Tech`` (``/tech.xml``, one story)."""
+    tech = Feed(feeds, "/tech.xml", [Item("Operator story", "https://example.com/op/1")])
+    return write_config(
+        tmp_path, fake, [("Tech", tech.url)], interval=interval,
+        polling='allow_hosts = ["127.0.0.1"]', extra=f"[chat_sources]\nper_chat = {per_chat}\n",
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_bot(fake: FakeTelegram, config: Path) -> AsyncIterator[Bot]:
+    """The bot of ``config`` started (the token in the environment already), stopped after."""
+    bot = Bot(fake, load_settings(config))
+    await bot.start()
     try:
         yield bot
     finally:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.chat_sources.opml import MAX_BYTES, OpmlFeed, parse_opml, write_opml
 from bot.config import load_settings
-from tests.e2e.conftest import Bot, Feed, Item, write_config
+from tests.e2e.conftest import Bot, Feed, Item, chat_sources_config, running_bot, write_config
 from tests.fakes.feedserver import FeedServer
 from tests.fakes.telegram import FakeTelegram, visible_text
 
@@ -29,17 +29,9 @@ async def bot(tmp_path, fake: FakeTelegram, feeds: FeedServer, monkeypatch) -> A
     """A running bot whose chats may add sources on 127.0.0.1, at most 3 each; sources are
     polled a minute apart, so every fetch a test sees is the import's own."""
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
-    tech = Feed(feeds, "/tech.xml")  # the operator's one source
-    config = write_config(
-        tmp_path, fake, [("Tech", tech.url)], interval=60, polling='allow_hosts = ["127.0.0.1"]',
-        extra="[chat_sources]\nper_chat = 3\n",
-    )
-    running = Bot(fake, load_settings(config))
-    await running.start()
-    try:
+    config = chat_sources_config(tmp_path, fake, feeds, interval=60)
+    async with running_bot(fake, config) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def test_opml_in_and_out(bot: Bot, feeds: FeedServer, fake: FakeTelegram):

@@ -15,7 +15,7 @@ import pytest
 
 from bot.chat_sources.opml import OpmlFeed, write_opml
 from bot.config import load_settings
-from tests.e2e.conftest import Bot, Feed, Item, write_config
+from tests.e2e.conftest import Bot, Feed, Item, chat_sources_config, running_bot, write_config
 from tests.fakes.feedserver import FeedServer
 from tests.fakes.telegram import FakeTelegram, visible_text
 
@@ -25,17 +25,8 @@ A, B, C = 3501, 3502, 3503  # A and B add TechNode; C follows the same keyword w
 @pytest.fixture
 async def bot(tmp_path, fake: FakeTelegram, feeds: FeedServer, monkeypatch) -> AsyncIterator[Bot]:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
-    tech = Feed(feeds, "/tech.xml", [Item("Operator story", "https://example.com/op/1")])
-    config = write_config(
-        tmp_path, fake, [("Tech", tech.url)], polling='allow_hosts = ["127.0.0.1"]',
-        extra="[chat_sources]\nper_chat = 3\n",
-    )
-    running = Bot(fake, load_settings(config))
-    await running.start()
-    try:
+    async with running_bot(fake, chat_sources_config(tmp_path, fake, feeds)) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 async def add_by_opml(bot: Bot, chat_id: int, url: str) -> None:
