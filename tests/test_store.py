@@ -184,6 +184,20 @@ def test_a_write_not_durable_waits_for_the_next_commit_or_flush(store: Store) ->
         assert again.source_state("d") == {"polls": 4}
 
 
+def test_a_compaction_takes_the_queued_304_states_with_it(store: Store) -> None:
+    """The snapshot holds what ``durable=False`` writes applied, so the journal forgets them:
+    nothing of theirs is committed after the snapshot, and they survive a crash."""
+    store.set_source_state("a", {"polls": 1}, durable=False)
+    store.compact()
+    store.flush()  # nothing left to commit
+    assert (store.path / JOURNAL_NAME).read_bytes() == b""
+    kept = crash_reopen(store)
+    try:
+        assert kept.source_state("a") == {"polls": 1}
+    finally:
+        kept.close()
+
+
 def test_batch_commits_what_was_applied_on_exception(store: Store) -> None:
     with pytest.raises(RuntimeError), store.batch():
         store.add_subscription(1, "kept")

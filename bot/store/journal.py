@@ -65,11 +65,13 @@ class Journal:
             os.fsync(self._fd)
 
     def truncate(self) -> None:
-        """Empty the file: a snapshot now holds every record in it."""
+        """Empty the file: a snapshot now holds every record in it, and the operations still
+        queued (applied, so in the snapshot too: they are dropped, not committed after it)."""
         assert self._fd is not None
         os.ftruncate(self._fd, 0)
         os.fsync(self._fd)
         self.records = 0
+        self._queued = []
 
     def close(self) -> None:
         """Close the file (queued operations are *not* committed); refuse writes from now.
