@@ -3,8 +3,9 @@
 Answered from memory (the headlines the bot has seen), with the query language of /follow;
 an empty query lists the newest headlines; a story reported by several sources is one result
 (its newest report), whose posted message links the other sources too ("Also: ...").
-Results are the same for everyone (``is_personal`` false) and cached briefly by Telegram.
-An invalid query gets no results and a button that opens the private chat, where /start
+Results are the same for everyone (``is_personal`` false, worded in the default language)
+and cached briefly by Telegram. An invalid query gets no results and a button, in the
+asker's language (that answer is personal), that opens the private chat, where /start
 explains the rules.
 """
 
@@ -26,7 +27,7 @@ from bot.delivery.format import cut_text, render_post
 from bot.handlers.one_story import OneStoryEach
 from bot.handlers.subscriptions import source_of, visible_filter
 from bot.handlers.wording import query_reason
-from bot.i18n import language_for, t
+from bot.i18n import DEFAULT, language_for, t
 from bot.matching import QueryError, parse_query
 from bot.models import Headline
 
@@ -58,7 +59,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
             query = parse_query(text)
         except QueryError as exc:
             await inline.answer(
-                [], cache_time=INLINE_CACHE_SECONDS, is_personal=False,
+                [], cache_time=INLINE_CACHE_SECONDS, is_personal=True,
                 button=InlineQueryResultsButton(
                     text=t(lang, "inline_bad_query", reason=cut_text(
                         query_reason(lang, exc), 60, sentence=False))[:64],
@@ -73,8 +74,9 @@ async def inline_query(update: Update, context: BotContext) -> None:
 
         once = OneStoryEach(core.stories, wanted)
         headlines = core.store.search(query, INLINE_RESULTS, once)
+    # shared by everyone who types the same query: not in the asker's language
     also = once.also(core.store, headlines, max_sources=core.settings.stories.max_sources,
-                     lang=lang)
+                     lang=DEFAULT)
     await inline.answer(
         [inline_result(h, a) for h, a in zip(headlines, also, strict=True)],
         cache_time=INLINE_CACHE_SECONDS,

@@ -116,6 +116,7 @@ async def test_an_invalid_inline_query_gets_a_button_to_the_rules(newsbot: Bot):
     fake = newsbot.fake
     answer = await fake.wait_for_inline_answer_async(fake.push_inline_query(OWNER, '"open'))
     assert answer.results == []
+    assert answer.is_personal  # its button speaks the asker's language
     assert answer.button is not None and answer.button["start_parameter"] == "inline-help"
     # the button opens the private chat with /start inline-help: the query rules
     assert "OR" in await reply_text(newsbot, OWNER, "/start inline-help")

@@ -144,3 +144,9 @@ async def test_latest_and_inline_show_a_story_once_with_its_sources(three: Three
     posted = results.results[0]["input_message_content"]["message_text"]
     assert "Also:" in posted and scmp in posted and technode in posted, posted
     assert posted.count(caixin) + posted.count(scmp) + posted.count(technode) == 3
+    # the answer is shared (not personal), so it reads the same whoever asked first
+    asked_in_chinese = await three.fake.wait_for_inline_answer_async(
+        three.fake.push_inline_query(USER + 1, "Nexperia", language_code="zh")
+    )
+    assert not asked_in_chinese.is_personal
+    assert asked_in_chinese.results[0]["input_message_content"]["message_text"] == posted
