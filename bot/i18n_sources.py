@@ -47,8 +47,9 @@ SOURCE_TEXTS: dict[str, dict[str, str]] = {
     },
     "sources_more_buttons": {
         "en": "\nButtons are shown for {count} of them, this chat's own first; name the "
-        "others in /follow.",
-        "zh": "\n只为其中 {count} 个显示按钮（本聊天自己的优先）；其他的请在 /follow 中写名称。",
+        "others in /follow (or /removesource).",
+        "zh": "\n只为其中 {count} 个显示按钮（本聊天自己的优先）；"
+        "其他的请在 /follow（或 /removesource）中写名称。",
     },
     "button_follow_all": {"en": "Follow all: {name}", "zh": "全部关注：{name}"},
     "button_remove_source": {"en": "Remove: {name}", "zh": "移除：{name}"},

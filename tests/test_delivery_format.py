@@ -17,6 +17,7 @@ from bot.delivery.format import (
     PlainMatch,
     QueryText,
     cut_text,
+    cut_utf16,
     html_to_plain,
     plain_matches,
     render_alert,
@@ -177,6 +178,20 @@ def test_summary_bold_survives_the_cut():
 def test_cut_text(text, limit, expected):
     assert cut_text(text, limit) == expected
     assert len(cut_text(text, limit)) <= limit
+
+
+@given(st.text(min_size=0, max_size=400), st.integers(min_value=1, max_value=250))
+def test_cut_utf16_fits_telegrams_count(text, limit):
+    cut = cut_utf16(text, limit)
+    assert utf16_len(cut) <= limit or len(cut) <= 1
+    if utf16_len(text) <= limit:
+        assert cut == text  # untouched when it fits, newlines and all
+
+
+def test_cut_utf16_counts_astral_characters_twice():
+    text = "Remove test-feed? " + "🚀" * 150
+    cut = cut_utf16(text, 200)
+    assert utf16_len(cut) <= 200 and cut.startswith("Remove test-feed? 🚀") and cut.endswith("…")
 
 
 def test_huge_everything_stays_under_limit():

@@ -464,6 +464,11 @@ async def test_edit_and_callback_errors(fake: FakeTelegram, bot: telegram.Bot) -
     assert edited.reply_markup == markup
     with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bot.answer_callback_query("no-such-query")
+    pressed = fake.push_callback(USER, msg.message_id, "x")
+    with pytest.raises(BadRequest, match="text: 201 characters"):  # 0-200 UTF-16 units
+        await bot.answer_callback_query(pressed, "🚀" * 100 + "!")
+    fake.expect_violations("text: 201 characters, the reference allows 0-200 characters")
+    assert await bot.answer_callback_query(pressed, "🚀" * 100)
     too_big = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="x" * 65)]])
     with pytest.raises(BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(USER, "buttons", reply_markup=too_big)

@@ -94,6 +94,20 @@ def _utf16_prefix(text: str, limit: int) -> str:
     return text
 
 
+def cut_utf16(text: str, limit: int) -> str:
+    """``text`` as it is if Telegram counts at most ``limit`` units in it, else cut (a word
+    boundary preferred, ``"…"`` included) to fit: for fields limited in UTF-16 units, such
+    as a button press's 200-unit answer."""
+    if utf16_len(text) <= limit:
+        return text
+    chars = limit
+    cut = cut_text(text, chars, sentence=False)
+    while utf16_len(cut) > limit and chars > 1:
+        chars -= max(1, utf16_len(cut) - limit)
+        cut = cut_text(text, max(1, chars), sentence=False)
+    return cut
+
+
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 

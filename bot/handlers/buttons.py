@@ -12,6 +12,7 @@ from telegram.error import BadRequest
 
 from bot import buttons as keyboards
 from bot.core import stored_key
+from bot.delivery.format import cut_utf16
 from bot.handlers import sources
 from bot.handlers.replies import redraw
 from bot.handlers.request import Request, for_chat
@@ -20,13 +21,16 @@ from bot.handlers.subscriptions import list_lines, list_markup
 
 log = logging.getLogger(__name__)
 
+#: The most a button press's answer may hold (UTF-16 units, as Telegram counts).
+TOAST_UNITS = 200
+
 
 async def answer(callback: CallbackQuery, text: str | None = None, **options: Any) -> None:
-    """Answer a button press.  A press made while the bot was down arrives after a restart
-    and is still carried out, but Telegram no longer takes its answer ("query is too old"):
-    that is no error of the user's."""
+    """Answer a button press (the text cut to Telegram's 200 units).  A press made while the
+    bot was down arrives after a restart and is still carried out, but Telegram no longer
+    takes its answer ("query is too old"): that is no error of the user's."""
     try:
-        await callback.answer(text, **options)
+        await callback.answer(cut_utf16(text, TOAST_UNITS) if text else text, **options)
     except BadRequest as exc:
         log.info("button answer not delivered: %s", exc)
 

@@ -276,6 +276,9 @@ async def pressed(request: Request, callback: CallbackQuery, action: str, argume
     if action == keyboards.REMOVE_SOURCE:
         return await _ask_to_remove(request, callback, argument)
     if action == keyboards.CONFIRM_REMOVE_SOURCE:
+        if not _is_own(request, argument):
+            await _redraw_sources(request, callback)
+            return request.t("source_gone")
         await request.reply_all(pack_lines(removal_lines(request, argument)))
         await _redraw_sources(request, callback)
         return ""
@@ -289,7 +292,7 @@ async def _ask_to_remove(request: Request, callback: CallbackQuery, slug: str) -
     """The first press of "Remove": its row asks "Yes, remove" / "Keep"; the toast names the
     keywords that would go with it."""
     core, chat_id = request.core, request.chat.id
-    if not any(entry.slug == slug for entry in core.registry.own(chat_id)):
+    if not _is_own(request, slug):
         await _redraw_sources(request, callback)
         return request.t("source_gone")
     await _redraw_buttons(request, callback, confirming=slug)
@@ -299,6 +302,10 @@ async def _ask_to_remove(request: Request, callback: CallbackQuery, slug: str) -
     named = cut_text(", ".join(queries), 90, sentence=False)
     return request.t("source_remove_ask_keywords", name=slug, count=len(queries),
                      queries=named)
+
+
+def _is_own(request: Request, slug: str) -> bool:
+    return any(entry.slug == slug for entry in request.core.registry.own(request.chat.id))
 
 
 async def _chosen(request: Request, callback: CallbackQuery, argument: str) -> str:

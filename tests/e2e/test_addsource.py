@@ -209,8 +209,24 @@ async def test_the_sources_buttons_follow_all_and_remove(bot: Bot, feeds: FeedSe
         "source:caixin-tech"]
     await until(lambda: "test-feed" not in (bot.fake.shown(USER, listing.message_id) or {})
                 .get("text", "test-feed"), "the /sources message redrawn without the source")
-    # a stale confirm (pressed again) removes nothing more and says so
+    # stale presses (Remove, or Yes again) remove nothing more and say so in the toast only
     assert "no longer this chat's" in await pressed("sr:test-feed", 6)
+    sent = len(bot.fake.messages(USER))
+    assert "no longer this chat's" in await pressed("sy:test-feed", 7)
+    assert len(bot.fake.messages(USER)) == sent
+
+
+async def test_the_remove_toast_fits_telegrams_200_units(bot: Bot, feeds: FeedServer):
+    Feed(feeds, "/tn.xml", [Item("TN", "https://tn.example/1")]).publish()
+    await say(bot, USER, f"/addsource {feeds.url('/tn.xml')}")
+    for n in range(3):  # rockets count twice in UTF-16, as Telegram counts
+        assert "Following" in await say(bot, USER, f"/follow {n}{'🚀' * 70} source:test-feed")
+    listing = await bot.say(USER, "/sources")
+    bot.fake.push_callback(USER, listing.message_id, "sr:test-feed")
+    await until(lambda: len(bot.fake.callback_answers) >= 1, "the toast")
+    toast = bot.fake.callback_answers[-1]["text"]
+    assert toast.startswith("Remove test-feed?") and "0🚀" in toast, toast
+    assert len(toast.encode("utf-16-le")) // 2 <= 200
 
 
 async def test_in_groups_only_admins_add_and_remove(bot: Bot, feeds: FeedServer):
