@@ -322,3 +322,19 @@ async def test_sources_with_many_sources_splits_and_keeps_the_chats_own_buttons(
     assert len(rows) == 30
     assert [b["callback_data"] for b in rows[0]] == ["sf:test-feed", "sr:test-feed"]
     assert "Buttons are shown for 30 of them" in text
+
+
+async def test_remove_on_a_sources_message_telegram_no_longer_shows(bot: Bot, feeds: FeedServer):
+    """Presses carrying an InaccessibleMessage (date 0) still ask, remove and say so."""
+    Feed(feeds, "/tn.xml", [Item("TN", "https://tn.example/1")]).publish()
+    await say(bot, USER, f"/addsource {feeds.url('/tn.xml')}")
+    listing = await bot.say(USER, "/sources")
+    sent = len(bot.fake.messages(USER))
+    bot.fake.push_callback(USER, listing.message_id, "sr:test-feed", inaccessible=True)
+    await until(lambda: len(bot.fake.callback_answers) >= 1, "the Remove toast")
+    assert "Remove test-feed?" in bot.fake.callback_answers[-1].get("text", "")
+    bot.fake.push_callback(USER, listing.message_id, "sy:test-feed", inaccessible=True)
+    removed = (await bot.wait_messages(USER, sent + 1))[-1]
+    assert "Removed Test feed (test-feed)" in visible_text(removed.text)
+    assert bot.core.registry.own(USER) == []
+    assert bot.core.metrics.errors.labels(kind="handler")._value.get() == 0

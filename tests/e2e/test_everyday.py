@@ -249,3 +249,19 @@ async def test_pause_and_its_bad_input(newsbot: Bot):
     assert "Paused until" in await text_of(newsbot, USER, "/pause 8h")
     assert "resumed" in await text_of(newsbot, USER, "/resume")
     assert "not paused" in await text_of(newsbot, USER, "/resume")
+
+
+async def test_a_press_on_a_message_telegram_no_longer_shows_still_acts(newsbot: Bot):
+    """Telegram may send a press with an InaccessibleMessage (date 0): the press is carried
+    out and answered; the message cannot be redrawn, which is no error."""
+    await newsbot.say(USER, "/follow eVTOL")
+    await newsbot.say(USER, "/follow Nexperia")
+    listing = await newsbot.say(USER, "/list")
+    data = listing.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    newsbot.fake.push_callback(USER, listing.message_id, data, inaccessible=True)
+    await wait_until(lambda: bool(newsbot.fake.callback_answers))
+    assert "eVTOL" in newsbot.fake.callback_answers[-1].get("text", "")
+    assert newsbot.core.store.subscriptions(USER) == ["Nexperia"]
+    await newsbot.say(USER, "/list")  # one chat's updates are handled in turn: the press is over
+    assert not newsbot.fake.edits
+    assert newsbot.core.metrics.errors.labels(kind="handler")._value.get() == 0

@@ -29,6 +29,7 @@ class Updates:
     _users: dict[int, dict[str, Any]]
     _stored: dict[tuple[int, int], dict[str, Any]]
     _by_bot: set[tuple[int, int]]
+    _frozen: set[tuple[int, int]]
     _open_callbacks: set[str]
     _webhook_url: str
 
@@ -252,9 +253,12 @@ class Updates:
             return self._enqueue({kind: message})
 
     def push_callback(
-        self, chat_id: int, message_id: int, data: str, user_id: int | None = None
+        self, chat_id: int, message_id: int, data: str, user_id: int | None = None,
+        inaccessible: bool = False,
     ) -> str:
-        """Queue a callback_query (a button press) on a message the bot sent; returns its id."""
+        """Queue a callback_query (a button press) on a message the bot sent; returns its id.
+        ``inaccessible``: the press carries an InaccessibleMessage (chat, id, date 0), as
+        Telegram sends for a message the bot can no longer reach (nor edit)."""
         with self._lock:
             message = self._stored.get((chat_id, message_id))
             if message is None or (chat_id, message_id) not in self._by_bot:
@@ -265,13 +269,18 @@ class Updates:
             user = self._users.get(user_id) or self._user(user_id, "Test", None, "en")
             query_id = str(next(self._callback_ids))
             self._open_callbacks.add(query_id)
+            if inaccessible:
+                self._frozen.add((chat_id, message_id))
             self._mark_reachable(chat_id)  # type: ignore[attr-defined]
             self._enqueue(
                 {
                     "callback_query": {
                         "id": query_id,
                         "from": user,
-                        "message": dict(message),
+                        "message": (
+                            {"chat": message["chat"], "message_id": message_id, "date": 0}
+                            if inaccessible else dict(message)
+                        ),
                         "chat_instance": str(chat_id),
                         "data": data,
                     }
