@@ -13,17 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.delivery.format import (
-    MAX_MESSAGE_CHARS,
     PlainMatch,
     QueryText,
-    cut_text,
-    cut_utf16,
-    html_to_plain,
     plain_matches,
     render_alert,
     render_batch,
     render_batch_parts,
     render_latest,
+)
+from bot.delivery.lengths import (
+    MAX_MESSAGE_CHARS,
+    cut_text,
+    cut_utf16,
+    html_to_plain,
     split_plain,
     utf16_len,
 )

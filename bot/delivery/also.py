@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from bot.delivery.format import cut_text, safe_link
+from bot.delivery.format import safe_link
+from bot.delivery.lengths import cut_text
 from bot.i18n import t
 from bot.models import Headline
 

@@ -18,12 +18,13 @@ span-less ones from query texts when only ``Alert.queries`` is known.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from bot.delivery.lengths import ELLIPSIS, MAX_MESSAGE_CHARS, cut_text, utf16_len
+from bot.delivery.lengths import PART_LIMIT as _LIMIT
 from bot.i18n import t
 from bot.models import Headline
 
@@ -32,7 +33,6 @@ __all__ = [
     "PlainMatch",
     "QueryText",
     "cut_text",
-    "html_to_plain",
     "plain_matches",
     "render_alert",
     "render_batch",
@@ -40,20 +40,13 @@ __all__ = [
     "render_batch_parts",
     "render_latest",
     "safe_link",
-    "split_plain",
     "utf16_len",
 ]
-
-MAX_MESSAGE_CHARS = 4096
-# Room kept below the hard limit, so a message never sits right at the edge.
-_LIMIT = MAX_MESSAGE_CHARS - 96
 
 _TITLE_CHARS = 300  # a title longer than this is cut (with "…") in every form
 _SOURCE_CHARS = 80
 _LINK_CHARS = 1500  # a longer link is not linked at all (it could not fit anyway)
 _QUERIES_CHARS = 300
-_ELLIPSIS = "…"
-_SENTENCE_END = re.compile(r"[.!?。！？…](?:[\"'”’)\]]*)(?=\s|$)|[。！？]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,35 +70,6 @@ def plain_matches(queries: Iterable[str]) -> list[PlainMatch]:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _utf16_prefix(text: str, limit: int) -> str:
-    """The longest prefix of ``text`` of at most ``limit`` UTF-16 units (at least 1 char)."""
-    size = 0
-    for index, ch in enumerate(text):
-        size += 2 if ord(ch) > 0xFFFF else 1
-        if size > limit:
-            return text[: max(1, index)]
-    return text
-
-
-def cut_utf16(text: str, limit: int) -> str:
-    """``text`` as it is if Telegram counts at most ``limit`` units in it, else cut (a word
-    boundary preferred, ``"…"`` included) to fit: for fields limited in UTF-16 units, such
-    as a button press's 200-unit answer."""
-    if utf16_len(text) <= limit:
-        return text
-    chars = limit
-    cut = cut_text(text, chars, sentence=False)
-    while utf16_len(cut) > limit and chars > 1:
-        chars -= max(1, utf16_len(cut) - limit)
-        cut = cut_text(text, max(1, chars), sentence=False)
-    return cut
 
 
 def _esc(text: str) -> str:
@@ -136,30 +100,6 @@ def _highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
         pos = end
     out.append(_esc(text[pos:]))
     return "".join(out)
-
-
-def cut_text(text: str, limit: int, *, sentence: bool = True) -> str:
-    """``text`` cut to at most ``limit`` characters (``"…"`` included when cut).
-
-    Prefers the end of a sentence (if that keeps at least half the budget), then a word
-    boundary (if that keeps at least half), else a hard cut.
-    """
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    if limit <= 1:
-        return _ELLIPSIS[:limit]
-    budget = limit - 1  # room for the ellipsis
-    window = text[: budget + 1]
-    if sentence:
-        ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= budget]
-        if ends and ends[-1] >= budget // 2:
-            end = ends[-1]
-            return text[:end] + (" " + _ELLIPSIS if end < budget else _ELLIPSIS)
-    space = window.rfind(" ")
-    if space >= budget // 2:
-        return text[:space].rstrip() + _ELLIPSIS
-    return text[:budget] + _ELLIPSIS
 
 
 def _normalise_with_spans(
@@ -205,7 +145,7 @@ def _cut_with_spans(
     if cut == norm:
         return _highlight(norm, nspans)
     # ``cut`` is a prefix of ``norm`` (possibly right-stripped) plus " …" or "…".
-    body = cut.removesuffix(_ELLIPSIS).rstrip()
+    body = cut.removesuffix(ELLIPSIS).rstrip()
     tail = cut[len(body) :]
     return _highlight(body, nspans) + _esc(tail)
 
@@ -458,50 +398,3 @@ def render_post(headline: Headline, *, tz: tzinfo | None = None, also: str = "")
     as a link, then the source and the time, then ``also`` (the HTML of the story's other
     sources, ``delivery.also``) if any."""
     return _batch_line(headline, (), tz, also=also).removeprefix("• ")
-
-
-# --------------------------------------------------------------------------- plain text
-
-_A_TAG = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL | re.IGNORECASE)
-_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
-
-
-def html_to_plain(text: str) -> str:
-    """Visible text of our HTML; a link whose text is not its URL becomes ``text (URL)``."""
-
-    def link(match: re.Match[str]) -> str:
-        url = html.unescape(match.group(1))
-        inner = html.unescape(_TAG.sub("", match.group(2)))
-        return inner if inner == url else f"{inner} ({url})"
-
-    pieces: list[str] = []
-    pos = 0
-    for match in _A_TAG.finditer(text):
-        pieces.append(html.unescape(_TAG.sub("", text[pos : match.start()])))
-        pieces.append(link(match))
-        pos = match.end()
-    pieces.append(html.unescape(_TAG.sub("", text[pos:])))
-    return "".join(pieces)
-
-
-def split_plain(text: str, limit: int = _LIMIT) -> list[str]:
-    """Split plain text into parts under ``limit`` characters, at line breaks when possible."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while utf16_len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            head = _utf16_prefix(line, limit)
-            parts.append(head)
-            line = line[len(head) :]
-        candidate = f"{current}\n{line}" if current else line
-        if utf16_len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts

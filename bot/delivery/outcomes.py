@@ -62,8 +62,8 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.delivery.format import html_to_plain, split_plain
 from bot.delivery.ledger import ChatWork, DeliveryReport, Ledger, Part
+from bot.delivery.lengths import html_to_plain, split_plain
 from bot.delivery.pacing import BULK, retry_after_seconds
 from bot.models import Alert
 

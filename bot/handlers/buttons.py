@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 
 from bot import buttons as keyboards
 from bot.core import stored_key
-from bot.delivery.format import cut_utf16
+from bot.delivery.lengths import cut_utf16
 from bot.handlers import sources
 from bot.handlers.replies import redraw
 from bot.handlers.request import Request, for_chat

@@ -23,7 +23,8 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from bot.core import BotContext
-from bot.delivery.format import cut_text, render_post
+from bot.delivery.format import render_post
+from bot.delivery.lengths import cut_text
 from bot.handlers.one_story import OneStoryEach
 from bot.handlers.subscriptions import source_of, visible_filter
 from bot.handlers.wording import query_reason

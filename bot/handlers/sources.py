@@ -28,7 +28,7 @@ from telegram.error import BadRequest
 
 from bot import buttons as keyboards
 from bot.chat_sources import AddOutcome, Candidate, add_source, queries_naming, remove_source
-from bot.delivery.format import cut_text
+from bot.delivery.lengths import cut_text
 from bot.handlers.replies import pack_lines, redraw, shown
 from bot.handlers.request import Request, for_chat
 from bot.handlers.subscriptions import follow_text
