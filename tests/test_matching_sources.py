@@ -99,3 +99,13 @@ def test_index_agrees_with_query_find_on_scoped_queries() -> None:
                 if parse_query(text).find(title, source=source) is not None
             }
             assert got == want, (source, title)
+
+
+def test_find_in_a_stored_headline_of_an_unknown_source_honours_the_scope() -> None:
+    """``/latest source:caixin`` and inline mode: a headline whose source the registry no
+    longer knows is no headline of caixin (nor does ``-source:hn`` vouch for it)."""
+    assert parse_query("source:caixin").find_in("Old story", "", None) is None
+    assert parse_query("AI -source:hn").find_in("AI story", "", None) is None
+    assert parse_query("AI").find_in("AI story", "", None) is not None
+    assert parse_query("AI source:caixin").find_in("AI story", "", "caixin") is not None
+    assert parse_query("AI -source:hn").find_in("AI story", "", "hn") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.matching import parse_query
@@ -91,3 +92,34 @@ def test_search_is_newest_first_and_forgets_pruned_headlines(tmp_path):
     store.prune(now)
     assert [h.id for h in store.search(query, 5, where)] == ["h2", "h3"]
     store.close()
+
+
+def test_a_whole_source_is_found_behind_many_newer_headlines_of_others(tmp_path):
+    """``/latest source:weekly``: the index files each headline under its source, so a quiet
+    source's headline is found behind thousands of newer ones (it was a capped scan)."""
+    now = datetime.now(UTC)
+    store = Store.open(tmp_path)
+    with store.batch():
+        store.add_headlines([replace(headline(9000, "Weekly roundup", now - timedelta(days=2)),
+                                     source_id="weekly")])
+        store.add_headlines(replace(headline(i, f"Market report {i}", now), source_id="op")
+                            for i in range(6000))
+    calls = []
+
+    def where(h: Headline) -> bool:
+        calls.append(h.id)
+        return h.source_id == "weekly"
+
+    assert [h.id for h in store.search(parse_query("source:weekly"), 5, where)] == ["h9000"]
+    assert calls == ["h9000"]
+    assert store.search(parse_query("source:nothing"), 5, where) == []
+    store.close()
+
+
+def test_headlines_stored_without_a_source_id_stay_candidates_of_a_whole_source():
+    index = SearchIndex()
+    index.add(1, "Old story", "")  # stored before sources had ids: its source is unknown
+    index.add(2, "New story", "", "caixin")
+    index.add(3, "Other story", "", "hn")
+    assert index.candidates(parse_query("source:caixin")) == {1, 2}
+    assert index.candidates(parse_query("source:caixin source:hn")) == {1, 2, 3}

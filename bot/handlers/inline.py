@@ -71,7 +71,9 @@ async def inline_query(update: Update, context: BotContext) -> None:
         registry = core.registry
 
         def wanted(h: Headline) -> bool:
-            return public(h) and query.find(h.title, h.summary, source_of(registry, h)) is not None
+            if not public(h):
+                return False
+            return query.find_in(h.title, h.summary, source_of(registry, h)) is not None
 
         once = OneStoryEach(core.stories, wanted)
         headlines = core.store.search(query, INLINE_RESULTS, once)

@@ -110,7 +110,7 @@ async def latest(request: Request) -> None:
     registry = core.registry
 
     def wanted(h: Headline) -> bool:
-        return seen(h) and query.find(h.title, h.summary, source_of(registry, h)) is not None
+        return seen(h) and query.find_in(h.title, h.summary, source_of(registry, h)) is not None
 
     await _answer_latest(request, wanted, query, request.t("latest_on", query=query.text))
 

@@ -154,6 +154,13 @@ class Query:
                 hits[term.key] = h
         return self.evaluate(hits)
 
+    def find_in(self, title: str, summary: str, source: str | None) -> Match | None:
+        """The match in a stored headline of ``source``, where ``None`` is a source the
+        registry no longer knows: no query scoped to a source matches it (as in alerts)."""
+        if not self.scope.allows(source):
+            return None
+        return self.find(title, summary)
+
     def evaluate(self, hits: Hits) -> Match | None:
         """The match given every term's hits (terms absent from ``hits`` did not match)."""
         for t in self.excludes:

@@ -99,7 +99,7 @@ class Headlines:
     ) -> list[Headline]:
         """Newest first, the headlines that pass ``where`` among the term index's candidates
         for ``query`` (``where`` is called at most ``checks`` times); a query the index cannot
-        narrow (a whole source) is a bounded scan, as :meth:`latest`."""
+        narrow is a bounded scan, as :meth:`latest`."""
         ticks = self._search.candidates(query)
         if ticks is None:
             return self.latest(limit, where, scan=checks)
@@ -160,7 +160,7 @@ class Headlines:
         entry = (when, self._tick, headline.id)
         self._entries[self._tick] = entry
         self._ticks[headline.id] = self._tick
-        self._search.add(self._tick, headline.title, headline.summary)
+        self._search.add(self._tick, headline.title, headline.summary, headline.source_id)
         if not self._timeline or entry > self._timeline[-1]:
             self._timeline.append(entry)
         else:

@@ -7,7 +7,9 @@ its characters.  A query's term can only match a headline that holds every one o
 :meth:`SearchIndex.candidates` takes, for each alternative of the query, the smallest posting
 list among its terms' words, narrowed by the others' lists: a superset of the headlines that
 match, usually a small one.
-The caller then checks those, newest first, with ``Query.find`` (and a cap).
+The caller then checks those, newest first, with ``Query.find`` (and a cap).  Every headline is
+also filed under its source (``source_id``), so a query without words (``source:caixin``, a
+whole source) takes that source's headlines, and those stored before sources had ids.
 
 Removal is lazy: pruned headlines stay in the posting lists until half of the entries are
 dead, then the lists are rebuilt.
@@ -47,6 +49,11 @@ def _term_needs(term: Term) -> list[tuple[str, ...]]:
     return needs
 
 
+def source_key(source_id: str) -> str:
+    """The key a headline of ``source_id`` is filed under (no token holds a NUL)."""
+    return f"\0source:{source_id}"
+
+
 #: Candidates few enough to check one by one: no more narrowing by the other words.
 NARROW_ENOUGH = 50
 
@@ -59,8 +66,9 @@ class SearchIndex:
         self._live: set[int] = set()
         self._dead = 0  # headlines removed since the lists were last rebuilt
 
-    def add(self, tick: int, title: str, summary: str) -> None:
+    def add(self, tick: int, title: str, summary: str, source_id: str = "") -> None:
         keys = text_keys(analyse(title)) | text_keys(analyse(summary))
+        keys.add(source_key(source_id))
         postings = self._postings
         for key in keys:
             posting = postings.get(key)
@@ -88,9 +96,12 @@ class SearchIndex:
 
     def candidates(self, query: Query) -> set[int] | None:
         """The ticks of every live headline that may match ``query`` (and some that do not);
-        None for a query without words (a whole source): the index cannot narrow it."""
+        None for a query the index cannot narrow (no words and no source named)."""
         if not query.alternatives:
-            return None
+            if not query.scope.include:
+                return None
+            named = (*map(source_key, sorted(query.scope.include)), source_key(""))
+            return self._holding(named) & self._live
         out: set[int] = set()
         for alternative in query.alternatives:
             needs = sorted(
