@@ -90,12 +90,6 @@ SOURCE_TEXTS: dict[str, dict[str, str]] = {
         "<code>/follow Nexperia source:{slug}</code> 只关注其中的关键词。"
         "现有的标题不会推送，只推送此后的新闻。",
     },
-    "addsource_shared": {
-        "en": "Other chats use this feed too: it is fetched once for all of them, and its "
-        "headlines reach only the chats that added it.",
-        "zh": "其他聊天也在使用这个新闻源：它只会被获取一次，供所有添加它的聊天共用，"
-        "其新闻只推送给添加了它的聊天。",
-    },
     "addsource_choose": {
         "en": "That page names {count} feeds. Which one shall I add?",
         "zh": "该网页列出了 {count} 个新闻源。要添加哪一个？",

@@ -94,14 +94,26 @@ async def test_a_feed_is_added_with_its_first_poll_recorded(core, feeds, tmp_pat
 
 
 async def test_a_typed_url_without_scheme_and_an_opml_title(core, feeds):
-    feeds.add("/f.xml", rss("Whatever", 2))
+    feeds.add("/f.xml", rss("Whatever", 2).replace(b"<title>Whatever</title><link>", b"<link>"))
     url = feeds.url("/f.xml").removeprefix("http://")
     outcome = await add_source(core, CHAT, url, title="My  Own Name")
     # no scheme: https is tried first; the loopback server speaks http only
     assert outcome.status == "refused" and outcome.reason == "unreachable"
     outcome = await add_source(core, CHAT, "http://" + url, title="My  Own Name")
+    # a feed without a title of its own takes the outline's
     assert outcome.entry is not None and outcome.entry.title == "My Own Name"
     assert outcome.entry.slug == "my-own-name"
+
+
+async def test_a_shared_feed_is_named_by_itself_not_by_the_chat_that_came_first(core, feeds):
+    """Chats adding one URL share its entry, so its name is the feed's own title: another
+    chat never sees the name a chat gave it in its OPML file."""
+    feeds.add("/f.xml", rss("Public Feed Title", 2))
+    first = await add_source(core, CHAT, feeds.url("/f.xml"), title="Alice secret dossier")
+    second = await add_source(core, OTHER, feeds.url("/f.xml"))
+    assert first.entry is not None and second.entry is not None and second.shared
+    assert first.entry.title == second.entry.title == "Public Feed Title"
+    assert second.entry.slug == "public-feed-title"
 
 
 async def test_a_page_with_one_feed_adds_that_feed(core, feeds):
@@ -233,3 +245,23 @@ async def test_remove_source_says_which_keywords_went(core, feeds):
     # the same URL again: a fresh check, the old slug
     again = await add_source(core, CHAT, feeds.url("/r.xml"))
     assert again.ok and again.entry is not None and again.entry.slug == "removable"
+
+
+async def test_joining_a_shared_feed_whose_polls_fail_checks_it_first(core, feeds):
+    """A URL another chat has is joined without a fetch, unless its last poll failed: then
+    it is checked like a first add, and a feed that is gone is refused, saying why."""
+    feeds.add("/d.xml", rss("Dead", 3))
+    assert (await add_source(core, CHAT, feeds.url("/d.xml"))).ok
+    name = "chat:dead"
+    state = SourceState.from_dict(core.store.source_state(name))
+    state.failures, state.last_error, state.last_status = 40, "HTTP 404", 404
+    core.store.set_source_state(name, state.to_dict() | {"config_url": feeds.url("/d.xml")})
+    feeds.add("/d.xml", b"gone", status=404)
+    refused = await add_source(core, OTHER, feeds.url("/d.xml"))
+    assert refused.status == "refused" and refused.reason == "unreachable"
+    assert "404" in refused.detail and core.registry.get("dead").chats == {CHAT}
+    feeds.add("/d.xml", rss("Dead", 3))  # back: the check passes and the chat joins
+    fetched = feeds.count("/d.xml")
+    joined = await add_source(core, OTHER, feeds.url("/d.xml"))
+    assert joined.ok and joined.shared and feeds.count("/d.xml") == fetched + 1
+    assert core.registry.get("dead").chats == {CHAT, OTHER}

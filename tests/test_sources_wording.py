@@ -28,7 +28,6 @@ def test_every_refusal_reason_has_its_own_reply(lang: str):
 
 
 @pytest.mark.parametrize("lang", sorted(LANGUAGES))
-def test_added_and_shared_texts_exist(lang: str):
+def test_the_added_text_exists(lang: str):
     added = t(lang, "addsource_added", title="TechNode", slug="technode", count=20)
     assert "technode" in added and "20" in added
-    assert t(lang, "addsource_shared")

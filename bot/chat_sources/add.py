@@ -188,7 +188,7 @@ async def add_source(
     if early is not None:
         return early
     shared = services.registry.for_url(normal)
-    if shared is not None and shared.chats:
+    if shared is not None and shared.chats and not _failing(services, shared):
         return _join(services, chat_id, shared)
     if services.fetcher is None:
         return refused("unreachable", "the bot is not polling yet")
@@ -196,6 +196,12 @@ async def add_source(
     if not isinstance(found, _Fetched):
         return found
     return _commit(services, chat_id, found, title)
+
+
+def _failing(services: Services, entry: SourceEntry) -> bool:
+    """Did the last poll of the shared ``entry`` fail?  Then a chat joining it is checked
+    like a first one (fetched): it is told now if the feed is gone, not a day later."""
+    return int(services.store.source_state(entry.state_name).get("failures") or 0) > 0
 
 
 async def _check(fetcher: Fetcher, url: str, discover_feeds: bool) -> _Fetched | AddOutcome:
@@ -246,7 +252,9 @@ def _join(services: Services, chat_id: int, entry: SourceEntry) -> AddOutcome:
 
 
 def _title(given: str | None, feed_title: str, link_title: str, url: str) -> str:
-    for text in (given, feed_title, link_title, urlsplit(url).hostname or url):
+    """The feed's own title first: other chats that add the URL later share the entry and
+    its name, which must not be one a chat chose (an OPML outline's, ``given``)."""
+    for text in (feed_title, given, link_title, urlsplit(url).hostname or url):
         text = " ".join((text or "").split())
         if text:
             return text[:MAX_TITLE_CHARS]

@@ -166,8 +166,7 @@ async def answer_outcome(request: Request, outcome: AddOutcome) -> None:
             "addsource_added", title=html.escape(entry.title), slug=html.escape(entry.slug),
             count=outcome.headlines,
         )
-        shared = "\n" + request.t("addsource_shared") if outcome.shared else ""
-        await request.reply(text + shared)
+        await request.reply(text)  # a shared feed reads as any other: no word of other chats
         return
     if outcome.status == "choose":
         token = _keep_choice(request, outcome.candidates)

@@ -64,9 +64,11 @@ def rss(items: list[Item], title: str = "Test feed") -> bytes:
 class Feed:
     """One feed served by the feed server, whose items a test can add to."""
 
-    def __init__(self, server: FeedServer, path: str, items: list[Item] | None = None) -> None:
+    def __init__(self, server: FeedServer, path: str, items: list[Item] | None = None,
+                 title: str = "Test feed") -> None:
         self.server = server
         self.path = path
+        self.title = title
         self.items: list[Item] = list(items or [])
         self.publish()
 
@@ -75,7 +77,8 @@ class Feed:
         return self.server.url(self.path)
 
     def publish(self) -> None:
-        self.server.add(self.path, rss(self.items), content_type="application/rss+xml")
+        self.server.add(self.path, rss(self.items, self.title),
+                        content_type="application/rss+xml")
 
     def add(self, *items: Item) -> None:
         self.items[:0] = items

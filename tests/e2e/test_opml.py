@@ -20,8 +20,9 @@ GROUP = -3200
 ADMIN, MEMBER = 3201, 3202
 
 
-def feed(server: FeedServer, name: str) -> Feed:
-    return Feed(server, f"/{name}.xml", [Item(f"{name} story", f"https://example.com/{name}/1")])
+def feed(server: FeedServer, name: str, title: str = "") -> Feed:
+    return Feed(server, f"/{name}.xml", [Item(f"{name} story", f"https://example.com/{name}/1")],
+                title=title or name.title())
 
 
 @pytest.fixture
@@ -35,7 +36,8 @@ async def bot(tmp_path, fake: FakeTelegram, feeds: FeedServer, monkeypatch) -> A
 
 
 async def test_opml_in_and_out(bot: Bot, feeds: FeedServer, fake: FakeTelegram):
-    a, b, c, d = (feed(feeds, n) for n in ("alpha", "beta", "gamma", "delta"))
+    a, b, c, d = feed(feeds, "alpha", "Alpha Daily"), *(
+        feed(feeds, n) for n in ("beta", "gamma", "delta"))
     feeds.add("/page.html", b"<html><body>no feed here</body></html>", content_type="text/html")
     upload = write_opml(
         [
