@@ -126,6 +126,10 @@ OPML_TEXTS: dict[str, dict[str, str]] = {
         "en": "a page naming several feeds (pick one with /addsource)",
         "zh": "网页列出了多个新闻源（请用 /addsource 选择一个）",
     },
+    "opml_reason_not_tried": {
+        "en": "not tried: an import fetches at most {tries} feeds (add these with /addsource)",
+        "zh": "未尝试：一次导入最多获取 {tries} 个新闻源（请用 /addsource 逐个添加）",
+    },
     "export_none": {
         "en": "This chat has no sources of its own yet. Add one with "
         "<code>/addsource https://technode.com/feed/</code>, or send me an .opml file.",

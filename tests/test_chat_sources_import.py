@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.chat_sources import add_source
-from bot.chat_sources.importer import import_feeds
+from bot.chat_sources.importer import NOT_TRIED, import_feeds, tries
 from bot.chat_sources.opml import parse_opml, write_opml
 from bot.config import ChatSourcesSettings, PollingSettings, Settings, SourceConfig
 from bot.core import Core, build_index, build_registry
@@ -55,14 +55,17 @@ async def core(store) -> AsyncIterator[Core]:
     await made.fetcher.close()
 
 
-async def test_feeds_are_added_with_the_outlines_names(core, feeds):
+async def test_feeds_are_added_named_by_their_own_titles_else_the_outlines(core, feeds):
+    """A feed's own title names it (chats that add the URL later share the name), the
+    outline's only a feed without one."""
     for name in ("a", "b", "c"):
         feeds.add(f"/{name}.xml", rss(name.upper(), 3))
+    feeds.add("/b.xml", rss("B", 3).replace(b"<title>B</title><link>", b"<link>"))
     data = opml(("Alpha news", feeds.url("/a.xml")), ("Beta", feeds.url("/b.xml")),
                 f'<outline type="rss" xmlUrl="{feeds.url("/c.xml")}"/>')
     report = await import_feeds(core, CHAT, parse_opml(data))
     assert [(f.title, e.title) for f, e in report.added] == [
-        ("Alpha news", "Alpha news"), ("Beta", "Beta"), ("127.0.0.1", "C"),  # the feed's own
+        ("Alpha news", "A"), ("Beta", "Beta"), ("127.0.0.1", "C"),
     ]
     assert report.total == 3 and not report.already and not report.refused
     own = core.registry.own(CHAT)
@@ -159,3 +162,26 @@ async def test_what_export_writes_imports_as_already_there(core, feeds):
     )
     again = await import_feeds(core, CHAT, parse_opml(written))
     assert [f.title for f in again.already] == ["A", "B"] and again.added == []
+
+
+async def test_an_import_fetches_a_bounded_number_of_feeds(store, feeds):
+    """60 dead addresses and a limit of 3: the import stops fetching after tries(3) = 10 and
+    refuses the rest unfetched, saying why (it fetched all 60: a file made the bot a prober)."""
+    core = await _core(store, per_chat=3)
+    try:
+        for n in range(60):
+            feeds.add(f"/nf{n}.xml", b"<html><body>no feed</body></html>",
+                      content_type="text/html")
+        feeds.add("/good.xml", rss("Good", 2))
+        outlines = [(f"N{n}", feeds.url(f"/nf{n}.xml")) for n in range(60)]
+        outlines.append(("Good", feeds.url("/good.xml")))
+        report = await import_feeds(core, CHAT, parse_opml(opml(*outlines)))
+        fetched = sum(feeds.count(f"/nf{n}.xml") for n in range(60)) + feeds.count("/good.xml")
+        assert fetched == tries(3) == 10
+        assert len(report.refused["not_a_feed"]) == 10
+        assert [f.title for f in report.refused[NOT_TRIED]] == [
+            *(f"N{n}" for n in range(10, 60)), "Good"]
+        assert report.total == 61 and report.added == []
+    finally:
+        assert core.fetcher is not None
+        await core.fetcher.close()

@@ -4,7 +4,9 @@ what was refused and why.
 ``import_feeds(services, chat_id, document)`` hands each feed to ``add_source`` (the one way
 a chat's sources change), a few at once, in the file's order of preference: while the chat
 has room for k more, the next k feeds are tried; those left once the chat is full are refused
-``limit_reached`` without being fetched.  Every add commits alone (one journal record), so an
+``limit_reached`` without being fetched.  At most ``tries(per_chat)`` feeds are fetched in all,
+so a file of thousands of dead addresses costs a few dozen fetches, not thousands (the rest
+are refused ``not_tried``).  Every add commits alone (one journal record), so an
 import stopped at any moment -- kill -9 included -- leaves each feed either added whole or
 not at all, and the next import of the same file counts the added ones as already there.
 
@@ -22,12 +24,20 @@ from bot.chat_sources.add import AddOutcome, Services, add_source, normalize_url
 from bot.chat_sources.opml import OpmlDocument, OpmlFeed
 from bot.sources.registry import SourceEntry, url_key
 
-__all__ = ["CONCURRENCY", "ImportReport", "import_feeds"]
+__all__ = ["CONCURRENCY", "NOT_TRIED", "ImportReport", "import_feeds", "tries"]
 
 CONCURRENCY = 4  # feeds checked at once (each is one fetch, under the fetcher's own limits)
 #: a page (an outline with an htmlUrl only) naming several feeds: the chat picks with
 #: /addsource, an import cannot ask
 SEVERAL_FEEDS = "several_feeds"
+#: left unfetched: the import had tried as many feeds as it may
+NOT_TRIED = "not_tried"
+
+
+def tries(per_chat: int) -> int:
+    """How many of a file's feeds one import fetches at most: twice the chat's limit, and
+    never fewer than 10 (room for some dead addresses in a file of good ones)."""
+    return max(10, 2 * per_chat)
 
 
 @dataclass
@@ -81,13 +91,15 @@ async def import_feeds(
             )
 
     limit = services.settings.chat_sources.per_chat
+    left = tries(limit)
     while pending:
         room = limit - len(services.registry.own(chat_id))
-        if room <= 0:
+        if room <= 0 or left <= 0:
             for feed in pending:
-                report.refuse("limit_reached", feed)
+                report.refuse("limit_reached" if room <= 0 else NOT_TRIED, feed)
             break
-        batch, pending = pending[:room], pending[room:]
+        batch, pending = pending[: min(room, left)], pending[min(room, left) :]
+        left -= len(batch)
         outcomes = await asyncio.gather(*(add(feed) for feed in batch))
         _file(report, batch, outcomes)
     return report

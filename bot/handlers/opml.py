@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from telegram import Document, InputFile
 from telegram.error import TelegramError
 
-from bot.chat_sources.importer import ImportReport, import_feeds
+from bot.chat_sources.importer import ImportReport, import_feeds, tries
 from bot.chat_sources.opml import (
     MAX_BYTES,
     OpmlDocument,
@@ -141,7 +141,7 @@ def report_lines(request: Request, report: ImportReport, file_name: str) -> list
         for reason, feeds in report.refused.items():
             lines.append(t(
                 "opml_refused_line",
-                reason=t(f"opml_reason_{reason}", limit=limit),
+                reason=t(f"opml_reason_{reason}", limit=limit, tries=tries(limit)),
                 count=len(feeds),
                 names=_names(request, feeds),
             ))
