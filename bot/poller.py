@@ -305,7 +305,7 @@ class Poller:
     def _back_off(self, target: _Target, error: str) -> None:
         source = target.config
         state = self._state(source)
-        state.failures += 1
+        state.failed(self.clock())
         state.last_error = error
         delay = backoff_seconds(
             state.failures,

@@ -17,7 +17,7 @@ ENTRY = SourceEntry("technode", "https://technode.com/feed/", "TechNode", CHAT,
 
 
 def failed(state: SourceState, at: datetime, error: str = "HTTP 404", status: int | None = 404):
-    state.failures += 1
+    state.failed(at)
     state.last_error, state.last_status = error, status
     state.next_poll_at = at + timedelta(hours=1)  # the ordinary back-off
     return state
@@ -25,14 +25,15 @@ def failed(state: SourceState, at: datetime, error: str = "HTTP 404", status: in
 
 def succeeded(state: SourceState, at: datetime) -> SourceState:
     state.failures, state.last_error, state.last_status = 0, None, 200
+    state.failing_since = None
     state.last_success_at, state.next_poll_at = at, at + timedelta(minutes=5)
     return state
 
 
 def test_a_day_of_failures_is_reported_once_then_polled_rarely():
-    state = SourceState(polls=1, last_success_at=T0)
+    state = SourceState(polls=1, last_success_at=T0 - timedelta(minutes=5))
     hour = timedelta(hours=1)
-    for n in range(1, 24):  # failing for less than a day: nothing said, ordinary back-off
+    for n in range(24):  # failing for less than a day: nothing said, ordinary back-off
         now = T0 + n * hour
         assert after_poll(ENTRY, failed(state, now), now) is None
         assert state.next_poll_at == now + hour and state.reported_failing is None
@@ -89,3 +90,25 @@ def test_an_old_state_without_the_field_reads_as_not_reported():
 )
 def test_reasons(error: str, status: int | None, code: str):
     assert reason_code(SourceState(failures=3, last_error=error, last_status=status)) == code
+
+
+def test_one_failure_after_days_of_downtime_is_no_day_of_failures():
+    """The bot was down (or chat sources off) for two days: the first poll since fails once.
+    The run of failures began now, so nothing is said yet and the pace stays ordinary."""
+    state = SourceState(polls=5, last_success_at=T0 - timedelta(days=2))
+    assert after_poll(ENTRY, failed(state, T0), T0) is None
+    assert state.failing_since == T0 and state.next_poll_at == T0 + timedelta(hours=1)
+    state = SourceState.from_dict(state.to_dict())  # the run's start survives a restart
+    later = T0 + FAILING_FOR
+    notice = after_poll(ENTRY, failed(state, later), later)
+    assert notice is not None and notice.kind == "failing" and notice.since == T0
+    assert state.failing_since == T0  # kept through the run
+
+
+def test_a_state_saved_before_runs_were_dated_counts_from_the_next_failure():
+    data = SourceState(polls=1, failures=3, last_success_at=T0 - timedelta(days=3)).to_dict()
+    del data["failing_since"]
+    state = SourceState.from_dict(data)
+    assert state.failing_since is None
+    state.failed(T0)
+    assert state.failing_since == T0 and state.failures == 4

@@ -6,8 +6,9 @@ source after each poll, before it saves that state, so what was told is saved wi
 (a restart neither repeats a notice nor loses one that was decided: the notice is sent after
 the state holding ``reported_failing`` is durable).
 
-* **failing**: the source has failed every poll for ``FAILING_FOR`` (a day) since its last
-  success (``last_success_at``; a chat source always starts with one, its check);
+* **failing**: the source has failed every poll for ``FAILING_FOR`` (a day): since the first
+  failed poll of the run (``failing_since``), so a bot that was down for days, then meets one
+  failure, says nothing yet;
   ``reported_failing`` is set, and from then on it is polled at most every ``RARE_EVERY``
   (6 hours) until it works again;
 * **recovered**: a poll succeeds (200 or 304) while ``reported_failing`` is set; it is
@@ -37,7 +38,7 @@ class Notice:
     entry: SourceEntry
     reason: str  # failing: reason_code(state); recovered: ""
     detail: str  # failing: the last error as recorded ("HTTP 404", "timed out after 60 s")
-    since: datetime  # failing: the last success; recovered: when the failure was reported
+    since: datetime  # failing: the run's first failed poll; recovered: when it was reported
 
 
 def reason_code(state: SourceState) -> str:
@@ -61,10 +62,11 @@ def reason_code(state: SourceState) -> str:
 
 
 def failing_since(state: SourceState) -> datetime | None:
-    """When the source last worked, if it fails now."""
+    """When the run of failed polls began, if the source fails now (a state saved before
+    runs were dated: its last success)."""
     if state.failures <= 0:
         return None
-    return state.last_success_at or state.watching_since
+    return state.failing_since or state.last_success_at or state.watching_since
 
 
 def after_poll(entry: SourceEntry, state: SourceState, now: datetime) -> Notice | None:

@@ -91,6 +91,14 @@ class SourceState:
     # a chat's own source (bot/chat_sources/health.py): when its failure was reported to its
     # chats (None: not reported, or announced recovered since)
     reported_failing: datetime | None = None
+    # when the run of failed polls began (None: the last poll worked)
+    failing_since: datetime | None = None
+
+    def failed(self, now: datetime) -> None:
+        """Count a failed poll made ``now`` (the run's start is kept)."""
+        if self.failures <= 0 or self.failing_since is None:
+            self.failing_since = now
+        self.failures += 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +120,7 @@ class SourceState:
             "reported_failing": (
                 self.reported_failing.isoformat() if self.reported_failing else None
             ),
+            "failing_since": self.failing_since.isoformat() if self.failing_since else None,
         }
 
     @classmethod
@@ -134,6 +143,7 @@ class SourceState:
             interval=_positive(data.get("interval")),
             interval_reason=data.get("interval_reason") or None,
             reported_failing=_dt(data.get("reported_failing")),
+            failing_since=_dt(data.get("failing_since")),
         )
 
     def copy(self) -> SourceState:
@@ -304,7 +314,7 @@ class _Poll:
 
     def fail(self, failure: _Failure) -> PollResult:
         new = self.new
-        new.failures += 1
+        new.failed(self.now)
         new.last_error = _short(failure.error)
         new.last_status = failure.http_status
         if failure.retry_after is not None:
@@ -337,6 +347,7 @@ class _Poll:
     def _succeed(self, http_status: int) -> None:
         new = self.new
         new.failures = 0
+        new.failing_since = None
         new.last_error = None
         new.last_status = http_status
         new.next_poll_at = self.now + timedelta(seconds=self.normal)

@@ -61,6 +61,15 @@ def rss(items: list[Item], title: str = "Test feed") -> bytes:
     ).encode()
 
 
+async def until(condition: Callable[[], bool], what: str = "the condition",
+                timeout: float = 10.0) -> None:
+    """Wait (polling every 50 ms) until ``condition()`` holds; fail naming ``what``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"no {what} in {timeout} s"
+        await asyncio.sleep(0.05)
+
+
 class Feed:
     """One feed served by the feed server, whose items a test can add to."""
 

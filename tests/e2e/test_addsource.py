@@ -7,12 +7,12 @@ groups, Chinese, and the operator turning chat sources off."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.config import load_settings
-from tests.e2e.conftest import BOT_USERNAME, Bot, Feed, Item, write_config
+from tests.e2e.conftest import BOT_USERNAME, Bot, Feed, Item, until, write_config
 from tests.fakes.feedserver import FeedServer
 from tests.fakes.telegram import FakeTelegram, visible_text
 
@@ -62,13 +62,6 @@ def technode(feeds: FeedServer) -> Feed:
 
 async def say(bot: Bot, chat: int, text: str, **options: object) -> str:
     return visible_text((await bot.say(chat, text, **options)).text)
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"no {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_a_feed_is_added_and_followed_whole(bot: Bot, feeds: FeedServer):

@@ -12,7 +12,7 @@ import pytest
 from bot.buttons import query_hash
 from bot.config import load_settings
 from bot.deeplinks import follow_payload, query_from_payload
-from tests.e2e.conftest import BOT_USERNAME, Bot, Feed, Item, write_config
+from tests.e2e.conftest import BOT_USERNAME, Bot, Feed, Item, until, write_config
 from tests.fakes.telegram import visible_text
 
 USER = 5001
@@ -36,13 +36,6 @@ class Clock:
 
 async def text_of(bot: Bot, chat_id: int, text: str, **kwargs) -> str:
     return visible_text((await bot.say(chat_id, text, **kwargs)).text)
-
-
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_chinese_from_the_users_language_and_from_language_command(newsbot: Bot):
@@ -128,8 +121,8 @@ async def test_list_remove_button(newsbot: Bot):
     rows = listing.reply_markup["inline_keyboard"]
     assert [row[0]["text"] for row in rows] == ["✖ eVTOL", "✖ Nexperia"]
     newsbot.fake.push_callback(USER, listing.message_id, rows[0][0]["callback_data"])
-    await wait_until(lambda: newsbot.core.store.subscriptions(USER) == ["Nexperia"])
-    await wait_until(lambda: bool(newsbot.fake.edits))
+    await until(lambda: newsbot.core.store.subscriptions(USER) == ["Nexperia"])
+    await until(lambda: bool(newsbot.fake.edits))
     edited = newsbot.fake.edits[-1]
     assert "eVTOL" not in visible_text(edited.text) and "Nexperia" in visible_text(edited.text)
     assert len(edited.reply_markup["inline_keyboard"]) == 1
@@ -179,7 +172,7 @@ async def test_digest_arrives_at_the_chosen_local_time(clocked: Bot):
     sent_before = len(bot.fake.messages(USER))
     bot.feed.add(Item("Nexperia Halts Wafer Supply", "https://e.com/n1"),
                  Item("Nexperia Denies Rumors", "https://e.com/n2"))
-    await wait_until(lambda: len(bot.core.store.pending(USER)) == 2)
+    await until(lambda: len(bot.core.store.pending(USER)) == 2)
     await asyncio.sleep(0.5)
     bot.core.deliverer.wake()
     await asyncio.sleep(0.5)
@@ -201,7 +194,7 @@ async def test_quiet_hours_hold_alerts_until_they_end(clocked: Bot):
     await bot.say(USER, "/follow Unitree")
     sent_before = len(bot.fake.messages(USER))
     bot.feed.add(Item("Unitree Steps Closer to IPO", "https://e.com/u1"))
-    await wait_until(lambda: len(bot.core.store.pending(USER)) == 1)
+    await until(lambda: len(bot.core.store.pending(USER)) == 1)
     bot.core.deliverer.wake()
     await asyncio.sleep(0.5)
     assert len(bot.fake.messages(USER)) == sent_before
@@ -226,10 +219,10 @@ async def test_alert_buttons_unfollow_and_mute_even_after_a_restart(clocked: Bot
     unfollow = alert.reply_markup["inline_keyboard"][0][0]["callback_data"]
     assert unfollow == f"uf:{query_hash('tencent')}"
     bot.fake.push_callback(USER, alert.message_id, unfollow)
-    await wait_until(lambda: bot.core.store.subscriptions(USER) == ["Baidu"])
+    await until(lambda: bot.core.store.subscriptions(USER) == ["Baidu"])
 
     bot.fake.push_callback(USER, alert.message_id, "mute:1d")
-    await wait_until(lambda: bool(bot.core.store.chat(USER).settings.get("paused_until")))
+    await until(lambda: bool(bot.core.store.chat(USER).settings.get("paused_until")))
     assert "Paused: until" in await text_of(bot, USER, "/settings")
     sent = len(bot.fake.messages(USER))
     bot.feed.add(Item("Baidu Unveils AI Chip Roadmap", "https://e.com/b1"))
@@ -259,7 +252,7 @@ async def test_a_press_on_a_message_telegram_no_longer_shows_still_acts(newsbot:
     listing = await newsbot.say(USER, "/list")
     data = listing.reply_markup["inline_keyboard"][0][0]["callback_data"]
     newsbot.fake.push_callback(USER, listing.message_id, data, inaccessible=True)
-    await wait_until(lambda: bool(newsbot.fake.callback_answers))
+    await until(lambda: bool(newsbot.fake.callback_answers))
     assert "eVTOL" in newsbot.fake.callback_answers[-1].get("text", "")
     assert newsbot.core.store.subscriptions(USER) == ["Nexperia"]
     await newsbot.say(USER, "/list")  # one chat's updates are handled in turn: the press is over

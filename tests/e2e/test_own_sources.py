@@ -15,7 +15,15 @@ import pytest
 
 from bot.chat_sources.opml import OpmlFeed, write_opml
 from bot.config import load_settings
-from tests.e2e.conftest import Bot, Feed, Item, chat_sources_config, running_bot, write_config
+from tests.e2e.conftest import (
+    Bot,
+    Feed,
+    Item,
+    chat_sources_config,
+    running_bot,
+    until,
+    write_config,
+)
 from tests.fakes.feedserver import FeedServer
 from tests.fakes.telegram import FakeTelegram, visible_text
 
@@ -38,7 +46,8 @@ async def add_by_opml(bot: Bot, chat_id: int, url: str) -> None:
 async def test_two_chats_share_one_fetch_and_its_headlines_stay_theirs(
     bot: Bot, feeds: FeedServer, fake: FakeTelegram
 ):
-    technode = Feed(feeds, "/technode.xml", [Item("Nexperia old news", "https://tn.example/0")])
+    technode = Feed(feeds, "/technode.xml", [Item("Nexperia old news", "https://tn.example/0")],
+                    title="TechNode")
     await add_by_opml(bot, A, technode.url)
     await add_by_opml(bot, B, technode.url)
     for chat in (A, B, C):
@@ -90,10 +99,16 @@ async def test_a_source_failing_for_a_day_is_told_once_and_its_recovery_once(
     bot = Bot(fake, load_settings(config), clock=clock)
     await bot.start()
     try:
-        technode = Feed(feeds, "/technode.xml", [Item("Old news", "https://tn.example/0")])
+        technode = Feed(feeds, "/technode.xml", [Item("Old news", "https://tn.example/0")],
+                        title="TechNode")
         await add_by_opml(bot, A, technode.url)
         feeds.add("/technode.xml", b"gone", status=404)
-        clock.offset = timedelta(hours=25)  # a day since the check, the last success
+        clock.offset = timedelta(minutes=10)  # the next poll fails: the run of failures begins
+        name = bot.core.registry.own(A)[0].state_name  # technode-2: the operator has technode
+        state = bot.core.store.source_state
+        await until(lambda: state(name).get("failures", 0) >= 1, "a failed poll")
+        assert len(fake.messages(A)) == 2  # one failure is no day of failures
+        clock.offset = timedelta(hours=25)  # a day of failed polls
         notice = (await bot.wait_messages(A, 3))[-1]
         text = visible_text(notice.text)
         assert "TechNode" in text and "/removesource technode" in text, text

@@ -3,13 +3,12 @@ followed at once, edits run nothing, hostile keywords and long arguments get sho
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
 from bot.config import load_settings
 from bot.models import Alert
-from tests.e2e.conftest import BOT_USERNAME, Bot, Feed, write_config
+from tests.e2e.conftest import BOT_USERNAME, Bot, Feed, until, write_config
 from tests.fakes.telegram import visible_text
 
 USER = 7001
@@ -19,13 +18,6 @@ GROUP = -7003
 
 async def text_of(bot: Bot, chat_id: int, text: str, **kwargs) -> str:
     return visible_text((await bot.say(chat_id, text, **kwargs)).text)
-
-
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_operator_commands_answer_only_in_an_operators_private_chat(
@@ -76,20 +68,20 @@ async def test_kick_or_block_makes_the_chat_inactive_at_once_and_drops_its_queue
     store.enqueue([Alert(USER, "h1", ("eVTOL",)), Alert(USER, "h2", ("eVTOL",))])
     private = {"id": USER, "type": "private", "first_name": "U"}
     fake.push_update(membership_update(private, fake.bot_user, "member", "kicked"))
-    await wait_until(lambda: not store.chat(USER).active)
+    await until(lambda: not store.chat(USER).active)
     assert store.pending(USER) == []
     assert {store.alert_state(USER, h) for h in ("h1", "h2")} == {"dropped"}
 
     fake.push_update(membership_update(private, fake.bot_user, "kicked", "member"))
-    await wait_until(lambda: store.chat(USER).active)
+    await until(lambda: store.chat(USER).active)
     assert store.subscriptions(USER) == ["eVTOL"]
 
     group = {"id": GROUP, "type": "group", "title": "G"}
     await newsbot.say(GROUP, f"/help@{BOT_USERNAME}", chat_type="group")
     fake.push_update(membership_update(group, fake.bot_user, "member", "left"))
-    await wait_until(lambda: not store.chat(GROUP).active)
+    await until(lambda: not store.chat(GROUP).active)
     fake.push_update(membership_update(group, fake.bot_user, "left", "member"))
-    await wait_until(lambda: store.chat(GROUP).active)
+    await until(lambda: store.chat(GROUP).active)
 
 
 async def test_an_edited_message_is_not_a_command(newsbot: Bot):
