@@ -328,3 +328,12 @@ def test_astral_batch_counts_utf16():
         if fake_visible_text is not None:
             assert utf16_len(fake_visible_text(text)) <= MAX_MESSAGE_CHARS
     assert all(utf16_len(p) <= 100 for p in split_plain("😀" * 500, 100))
+
+
+def test_also_with_no_room_for_links_only_counts_them():
+    from bot.delivery.also import also_html
+    from bot.models import Headline
+    lead = Headline(source="A", id="0", title="t", link="https://a.example/0")
+    others = [Headline(source=s, id=s, title="t", link=f"https://{s}.example/") for s in "BC"]
+    assert also_html(lead, others, max_sources=0) == "Also: +2 more"
+    assert also_html(lead, others, max_sources=1).endswith("</a> +1 more")

@@ -47,14 +47,15 @@ class World:
         self.store.add_subscription(chat, "Nexperia")
         self.n = 0
 
-    def report(self, *reports: tuple[str, str], minutes: float = 0) -> list[Headline]:
-        """New headlines, filed and alerted as the poller does."""
+    def report(self, *reports: tuple[str, str], minutes: float = 0, path: str = ""
+               ) -> list[Headline]:
+        """New headlines, filed and alerted as the poller does (``path``: a longer link)."""
         self.now = T0 + timedelta(minutes=minutes)
         out = []
         for source, title in reports:
             self.n += 1
             out.append(Headline(source=source, id=f"h{self.n}", title=title,
-                                link=f"https://{source.split()[0].lower()}.example/{self.n}",
+                                link=f"https://{source.split()[0].lower()}.example/{self.n}{path}",
                                 published=self.now))
         with self.store.batch():
             self.store.add_headlines(out)
@@ -230,3 +231,53 @@ async def test_a_restart_between_reports_still_folds(fake, tmp_path):
         assert edit.message_id == msg.message_id and "Also: SCMP Tech" in edit.visible
     finally:
         again.store.close()
+
+
+def _fill_a_part(world: World) -> None:
+    """The lead report and 40 others: a split batch, its first part packed full."""
+    world.report(HALT, *[("Pandaily", f"Nexperia supplier Firm{i} sales report number {i} "
+                          + "x" * 60) for i in range(40)])
+
+
+async def test_a_report_of_a_story_in_a_full_batch_part_still_shows(fake, tmp_path):
+    """A part is packed short of Telegram's 4096 with room for the "Also:" an edit adds;
+    a message too full for one more link shows "+1 more" instead."""
+    from bot.delivery.lengths import utf16_len
+    world = World(fake, tmp_path, chat=GROUP)
+    try:
+        _fill_a_part(world)
+        async with make_bot(fake) as bot:
+            await world.deliver(bot)
+            first, *rest = fake.messages(GROUP)
+            assert rest and utf16_len(first.text) > 3900
+            [b] = world.report(HALT_2, minutes=5)
+            report = await world.deliver(bot)
+            [c] = world.report(HALT_3, minutes=10, path="/" + "a" * 150)
+            await world.deliver(bot)
+        assert report.dropped == {} and report.edited == 1
+        assert world.store.alert_state(GROUP, b.id) == "sent"
+        assert world.store.alert_state(GROUP, c.id) == "sent"
+        text = world.shown(first.message_id)
+        assert "Also: SCMP Tech +1 more" in text and len(fake.messages(GROUP)) == 1 + len(rest)
+        assert utf16_len(fake.edits[-1].text) <= 4096
+    finally:
+        world.store.close()
+
+
+async def test_a_message_that_cannot_show_a_report_leaves_it_to_a_new_alert(
+        fake, tmp_path, monkeypatch):
+    """The last resort: a report is never lost to a message that has no room for it."""
+    import bot.delivery.fold as fold
+    world = World(fake, tmp_path, chat=GROUP)
+    try:
+        world.report(HALT, OTHER)
+        async with make_bot(fake) as bot:
+            await world.deliver(bot)
+            monkeypatch.setattr(fold, "render_batch_message", lambda *a, **k: None)
+            [b] = world.report(HALT_2, minutes=5)
+            report = await world.deliver(bot)
+        assert fake.edits == [] and report.dropped == {}
+        _, alert = fake.messages(GROUP)
+        assert HALT_2[1] in alert.visible and world.store.alert_state(GROUP, b.id) == "sent"
+    finally:
+        world.store.close()

@@ -47,5 +47,6 @@ def also_html(lead: Headline, reports: Sequence[Headline], *, max_sources: int =
     shown = " · ".join(_link(h) for h in others[:max_sources])
     text = f"{t(lang, 'label_also')}: {shown}"
     if len(others) > max_sources:
-        text += " " + html.escape(t(lang, "label_more", count=len(others) - max_sources))
+        more = html.escape(t(lang, "label_more", count=len(others) - max(0, max_sources)))
+        text += (" " if shown else "") + more
     return text

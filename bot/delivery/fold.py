@@ -147,7 +147,8 @@ class Folder:
     def edit_part(self, chat: Chat, fold: Fold, *, tz: tzinfo, lang: str) -> Part | str:
         """The edit that adds the fold's reports to its message; or why there is none:
         ``"folded"`` (the message would not change: a source it shows already) or
-        ``"edit_failed"`` (the message cannot be rendered again)."""
+        ``"anew"`` (the message cannot be rendered again, a lead gone or no room even for
+        "+N more": the reports are sent as new alerts, :meth:`anew`)."""
         post = fold.post
         added: dict[str, list[str]] = {}
         for alert, headline in fold.pairs:
@@ -163,38 +164,50 @@ class Folder:
         before, after = self.render_post(chat, post, tz, lang), self.render_post(
             chat, updated, tz, lang)
         if after is None:
-            log.warning("chat %s: message %s cannot be rendered again; %d report(s) of its "
-                        "stories not added", chat.id, post.message_id, len(fold.pairs))
-            return "edit_failed"
+            log.warning("chat %s: message %s cannot show %d more report(s); sent anew",
+                        chat.id, post.message_id, len(fold.pairs))
+            return "anew"
         if before is not None and before[0] == after[0]:
             return "folded"
         text, markup = after
         return Part([a for a, _ in fold.pairs], [text], preview=post.kind == "alert",
                     markup=markup, post=updated, edit=True)
 
+    def anew(self, fold: Fold) -> list[Entry]:
+        """The fold's reports as new entries, one per story, when their message cannot
+        show them: better a new alert than a report lost."""
+        entries: dict[str | None, Entry] = {}
+        for alert, headline in fold.pairs:
+            story = self.story_of(headline.id)
+            entries.setdefault(story, Entry(story)).pairs.append((alert, headline))
+        return list(entries.values())
+
     def render_post(self, chat: Chat, post: Post, tz: tzinfo, lang: str
                     ) -> tuple[str, InlineKeyboardMarkup | None] | None:
         """The text and buttons of the message ``post`` describes; None if a lead headline
-        is gone or it no longer fits."""
-        items, also = [], []
+        is gone or it no longer fits even with one "Also:" link, then none ("+N more")."""
+        items, reports = [], []
         for entry in post.entries:
             headlines = [self.store.headline(h) for h in entry.headlines]
             lead = headlines[0]
             if lead is None:
                 return None
             items.append((lead, matches_of(entry.queries, lead)))
-            also.append(self._also(lead, [h for h in headlines[1:] if h is not None], lang))
+            reports.append((lead, [h for h in headlines[1:] if h is not None]))
         if post.kind == "alert":
             (lead, matches), = items
             markup = markup_for(chat.kind, lang, matches)
             text = render_alert(lead, matches, summary_chars=self.summary_chars, tz=tz,
-                                lang=lang, also=also[0])
+                                lang=lang, also=self._also(*reports[0], lang))
             return text, markup
-        batch = render_batch_message(items, also, total=post.total, number=post.number,
-                                     parts=post.parts, tz=tz, lang=lang)
-        if batch is None:
-            return None
-        return batch, markup_for(chat.kind, lang, None)
+        for shown in sorted({self.max_sources, min(1, self.max_sources), 0}, reverse=True):
+            also = [also_html(lead, others, max_sources=shown, lang=lang)
+                    for lead, others in reports]
+            batch = render_batch_message(items, also, total=post.total, number=post.number,
+                                         parts=post.parts, tz=tz, lang=lang)
+            if batch is not None:
+                return batch, markup_for(chat.kind, lang, None)
+        return None
 
 
 def markup_for(kind: str, lang: str, matches: Sequence[Any] | None

@@ -352,10 +352,11 @@ def render_batch_message(
 ) -> str | None:
     """One message of a batch again (part ``number`` of ``parts``, ``total`` headlines in
     all), as :func:`render_batch_parts` made it, with these items; None if it no longer fits
-    under Telegram's limit."""
+    in Telegram's own limit (``MAX_MESSAGE_CHARS``: the room a part was packed with to
+    spare is there for the "Also:" an edit adds)."""
     text = (_batch_heading(lang, total, number, parts) + "\n"
             + "\n".join(_batch_lines(items, also, tz)))
-    return text if utf16_len(text) <= _LIMIT else None
+    return text if utf16_len(text) <= MAX_MESSAGE_CHARS else None
 
 
 def render_batch(

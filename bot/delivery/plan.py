@@ -11,7 +11,8 @@ from an earlier drain) and, in this order:
   (a drain is scheduled for the first one due), headline gone (``"missing"``), or fresh;
 * sorts the fresh ones by story (:mod:`bot.delivery.fold`): a story the chat was alerted
   to lately edits that message (``"edit_failed"``: its message is gone; ``"folded"``: the
-  message shows that source already); the rest are rendered one entry per story, one
+  message shows that source already; a message that cannot show one more report, not
+  even as "+N more", leaves it to a new alert); the rest are rendered one entry per story, one
   alert with its buttons, several as one compact list (split at headline boundaries under
   4096 characters).
 """
@@ -153,7 +154,9 @@ class Planner:
         parts = []
         for fold in folds:
             part = self.folder.edit_part(chat, fold, tz=tz, lang=lang)
-            if isinstance(part, str):
+            if part == "anew":
+                entries.extend(self.folder.anew(fold))
+            elif isinstance(part, str):
                 self.ledger.drop([a for a, _ in fold.pairs], part, report)
             else:
                 parts.append(part)
