@@ -281,3 +281,34 @@ async def test_a_message_that_cannot_show_a_report_leaves_it_to_a_new_alert(
         assert HALT_2[1] in alert.visible and world.store.alert_state(GROUP, b.id) == "sent"
     finally:
         world.store.close()
+
+
+async def test_an_edit_whose_answer_was_lost_is_sent_again_and_keeps_its_link(
+        world, fake, monkeypatch):
+    """Telegram applied the edit but its answer was lost (TimedOut): the post already holds
+    the report (stored in the granted slot) and the report is tried again, so no later edit
+    takes the link off; an edit sent twice is "not modified", which counts as sent."""
+    from telegram.error import TimedOut
+    real = ExtBot.edit_message_text
+
+    async def lossy(self, *args, **kwargs):
+        await real(self, *args, **kwargs)
+        raise TimedOut("answer lost")
+
+    world.report(HALT)
+    async with make_bot(fake) as bot:
+        await world.deliver(bot)
+        [msg] = fake.messages(USER)
+        monkeypatch.setattr(ExtBot, "edit_message_text", lossy)
+        [b] = world.report(HALT_2, minutes=10)
+        report = await world.deliver(bot)
+        post = world.store.post_of_story(USER, world.store.story_of(b.id))
+        assert b.id in post.entries[0].headlines and report.dropped == {}
+        assert world.store.alert_state(USER, b.id) == "pending"
+        monkeypatch.setattr(ExtBot, "edit_message_text", real)
+        again = await world.deliver(bot)  # nothing new: the same edit, "not modified"
+        assert world.store.alert_state(USER, b.id) == "sent" and again.dropped == {}
+        [c] = world.report(HALT_3, minutes=20)
+        await world.deliver(bot)
+    assert "Also: SCMP Tech · TechNode" in world.shown(msg.message_id)
+    assert len(fake.messages(USER)) == 1 and world.store.alert_state(USER, c.id) == "sent"

@@ -93,8 +93,9 @@ class Folder:
         for alert, headline in fresh:
             story = self.story_of(headline.id)
             post = self.store.post_of_story(chat_id, story) if story is not None else None
-            if (post is not None and post.sent >= now - self.window
-                    and headline.source not in self._sources(post, story)):
+            if post is not None and post.sent >= now - self.window and (
+                    _holds(post, headline.id)  # an edit tried before: tried again
+                    or headline.source not in self._sources(post, story)):
                 if post.gone:
                     gone.append(alert)
                 else:
@@ -146,7 +147,8 @@ class Folder:
 
     def edit_part(self, chat: Chat, fold: Fold, *, tz: tzinfo, lang: str) -> Part | str:
         """The edit that adds the fold's reports to its message; or why there is none:
-        ``"folded"`` (the message would not change: a source it shows already) or
+        ``"folded"`` (the message would not change: a source it shows already; an edit
+        whose outcome was unknown is sent again all the same) or
         ``"anew"`` (the message cannot be rendered again, a lead gone or no room even for
         "+N more": the reports are sent as new alerts, :meth:`anew`)."""
         post = fold.post
@@ -167,7 +169,8 @@ class Folder:
             log.warning("chat %s: message %s cannot show %d more report(s); sent anew",
                         chat.id, post.message_id, len(fold.pairs))
             return "anew"
-        if before is not None and before[0] == after[0]:
+        retried = any(_holds(post, a.headline_id) for a, _ in fold.pairs)
+        if before is not None and before[0] == after[0] and not retried:
             return "folded"
         text, markup = after
         return Part([a for a, _ in fold.pairs], [text], preview=post.kind == "alert",
@@ -208,6 +211,11 @@ class Folder:
             if batch is not None:
                 return batch, markup_for(chat.kind, lang, None)
         return None
+
+
+def _holds(post: Post, headline_id: str) -> bool:
+    """The post shows ``headline_id`` already (stored when its edit was sent)."""
+    return any(headline_id in entry.headlines for entry in post.entries)
 
 
 def markup_for(kind: str, lang: str, matches: Sequence[Any] | None

@@ -20,8 +20,9 @@ the one short method that handles it:
   error): resent split into plain-text parts.
 * ``rejected`` (any other ``BadRequest``): the alerts are dropped (``"rejected"``), logged.
 * ``unknown_outcome`` (``TimedOut`` while waiting for the answer): the alerts are dropped as
-  ``"unknown_outcome"`` (not resent: Telegram may already show it) and logged.  A connect or
-  pool timeout means nothing left the machine: handled as a network error.
+  ``"unknown_outcome"`` (not resent: Telegram may already show it) and logged; but an
+  edit's are released, as an edit sent twice shows nothing twice ("not modified").  A
+  connect or pool timeout means nothing left the machine: handled as a network error.
 * ``network`` (other ``NetworkError``: connection refused or reset): retried after 0.5 s,
   1 s, 2 s; then released back to ``pending`` for the next drain.
 * ``other`` (any other ``TelegramError``): released and logged.
@@ -123,9 +124,14 @@ class _Send:
 
     def granted(self) -> None:
         """Called by the Pacer in the granted slot: only a request leaving now is in doubt
-        if the process dies, not the ones still waiting for their turn."""
+        if the process dies, not the ones still waiting for their turn.  An edit's post is
+        stored here too, so the store never shows less than Telegram may: the next edit
+        renders from it and keeps these links."""
         if not self.marked:
-            self.store.mark_sending(self.alerts)
+            with self.store.batch():
+                self.store.mark_sending(self.alerts)
+                if self.part.edit and self.part.post is not None:
+                    self.store.put_posts([self.part.post])
             self.marked = True
 
 
@@ -268,6 +274,12 @@ class Sender:
     async def _unknown_outcome(self, send: _Send, exc: TelegramError | None) -> str:
         alerts = send.alerts
         send.report.errors["timed_out"] += 1
+        if send.part.edit:  # an edit is idempotent: sent again, "not modified" if it was
+            log.warning("chat %s: edit timed out, outcome unknown; %d report(s) kept for "
+                        "a later drain", send.work.chat_id, len(alerts))
+            self.ledger.release_part(send.work.chat_id, send.part, send.report)
+            self.ledger.schedule_retry(self.tick_seconds)
+            return "stop"
         log.warning("chat %s: send timed out, outcome unknown; %d alert(s) not resent: %s",
                     send.work.chat_id, len(alerts), [a.headline_id for a in alerts])
         self.ledger.drop(alerts, "unknown_outcome", send.report)
