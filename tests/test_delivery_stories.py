@@ -312,3 +312,26 @@ async def test_an_edit_whose_answer_was_lost_is_sent_again_and_keeps_its_link(
         await world.deliver(bot)
     assert "Also: SCMP Tech · TechNode" in world.shown(msg.message_id)
     assert len(fake.messages(USER)) == 1 and world.store.alert_state(USER, c.id) == "sent"
+
+
+async def test_a_sources_second_report_in_one_drain_is_an_alert_of_its_own(world, fake):
+    """Of two reports of one source in the drain that edits the story's alert, the first
+    is its link; the second, like any source's second report, is an alert."""
+    world.report(HALT)
+    async with make_bot(fake) as bot:
+        await world.deliver(bot)
+        _, again = world.report(HALT_2, ("SCMP Tech", HALT_4[1]), minutes=10)
+        await world.deliver(bot)
+    first, second = fake.messages(USER)
+    assert "Also: SCMP Tech" in world.shown(first.message_id)
+    assert again.title in second.visible and world.store.alert_state(USER, again.id) == "sent"
+
+
+async def test_a_story_with_two_entries_in_a_batch_gets_its_link_once(world, fake):
+    world.report(HALT, ("Caixin", HALT_3[1]))  # one source twice: two entries of one story
+    async with make_bot(fake) as bot:
+        await world.deliver(bot)
+        world.report(HALT_2, minutes=10)
+        await world.deliver(bot)
+    text = world.shown(fake.messages(USER)[0].message_id)
+    assert text.count("Also: SCMP Tech") == 1, text

@@ -4,10 +4,11 @@ already has, and which are new messages, one entry per story.
 :meth:`Folder.sort` looks up each fresh alert's story (``bot.story_keeper``):
 
 * a story the chat was alerted to in the last ``window`` (a :class:`~bot.models.Post` of
-  it, not ``gone``), reported by a source that message does not show yet, folds into it:
-  :meth:`Folder.edit_part` re-renders the message with the new reports among the story's
-  "Also:" sources, a :class:`Part` with ``edit`` set that the sender sends as
-  ``editMessageText`` (no new message);
+  it, not ``gone``), reported by a source that message does not show yet (nor another
+  report folded into it in this drain), folds into it: :meth:`Folder.edit_part` re-renders
+  the message with the new reports among the "Also:" sources of the story's first entry, a
+  :class:`Part` with ``edit`` set that the sender sends as ``editMessageText`` (no new
+  message);
 * a story whose message is ``gone`` (an earlier edit found it deleted or not editable):
   nothing is sent for the report;
 * every other alert is grouped with the fresh alerts of the same story from other sources,
@@ -93,9 +94,8 @@ class Folder:
         for alert, headline in fresh:
             story = self.story_of(headline.id)
             post = self.store.post_of_story(chat_id, story) if story is not None else None
-            if post is not None and post.sent >= now - self.window and (
-                    _holds(post, headline.id)  # an edit tried before: tried again
-                    or headline.source not in self._sources(post, story)):
+            if (post is not None and post.sent >= now - self.window
+                    and self._folds(post, story, headline, folds.get(post.key))):
                 if post.gone:
                     gone.append(alert)
                 else:
@@ -107,6 +107,16 @@ class Folder:
                 key = f"{key}#{headline.id}"  # a source's second report: its own entry
             entries.setdefault(key, Entry(story)).pairs.append((alert, headline))
         return list(folds.values()), gone, list(entries.values())
+
+    def _folds(self, post: Post, story: str | None, headline: Headline,
+               fold: Fold | None) -> bool:
+        """The report edits ``post``: an edit tried before (its answer lost), or a source
+        neither the post shows nor a report of the story folded into it in this drain."""
+        if _holds(post, headline.id):
+            return True
+        folded = {h.source for _, h in fold.pairs
+                  if self.story_of(h.id) == story} if fold is not None else set()
+        return headline.source not in self._sources(post, story) | folded
 
     def _sources(self, post: Post, story: str | None) -> set[str]:
         """The sources whose reports of ``story`` the post shows."""
@@ -157,12 +167,13 @@ class Folder:
             story = self.story_of(headline.id)
             if story is not None:
                 added.setdefault(story, []).append(alert.headline_id)
-        entries = tuple(
-            replace(e, headlines=e.headlines + tuple(
-                h for h in added.get(e.story, ()) if h not in e.headlines))
-            for e in post.entries
-        )
-        updated = replace(post, entries=entries)
+        entries = list(post.entries)
+        for story, ids in added.items():  # to the story's first entry only
+            at = next((i for i, e in enumerate(entries) if e.story == story), None)
+            if at is not None:
+                new = tuple(h for h in ids if not _holds(post, h))
+                entries[at] = replace(entries[at], headlines=entries[at].headlines + new)
+        updated = replace(post, entries=tuple(entries))
         before, after = self.render_post(chat, post, tz, lang), self.render_post(
             chat, updated, tz, lang)
         if after is None:
