@@ -105,6 +105,27 @@ def test_a_swapped_name_is_other_news_but_an_added_name_is_not():
     assert conflict(a, extract("CATL opens battery plant in Hungary with Mercedes")) is None
 
 
+@pytest.mark.parametrize(("a", "b", "english"), [
+    ("比亚迪在匈牙利建厂", "比亚迪在西班牙建厂",
+     ("BYD to build plant in Hungary", "BYD to build plant in Spain")),
+    ("特斯拉在上海降价", "特斯拉在柏林降价",
+     ("Tesla cuts prices in Shanghai", "Tesla cuts prices in Berlin")),
+    ("美国禁止英伟达向中国出口芯片", "美国解除英伟达向中国出口芯片禁令",
+     ("US bans Nvidia chip exports to China", "US lifts ban on Nvidia chip exports to China")),
+])
+def test_a_chinese_new_development_is_kept_apart_as_its_english_one(a, b, english):
+    assert not same_story(*english)
+    assert not same_story(a, b)
+
+
+def test_a_chinese_place_swap_needs_the_rest_alike():
+    a = extract("比亚迪在匈牙利建厂")
+    assert a.places == {"匈牙利"} and a.cjk_rest == "比亚迪在建厂"
+    assert conflict(a, extract("比亚迪在西班牙建厂")) == "names"
+    assert conflict(a, extract("比亚迪匈牙利工厂投产，并将在西班牙建厂")) is None
+    assert same_story("比亚迪在匈牙利建厂", "比亚迪宣布在匈牙利建厂")
+
+
 def test_pair_score_thresholds_and_window():
     assert same_story("Tencent launches Hunyuan 3D model", "Tencent launches Hunyuan 3D model")
     assert not same_story("Tencent launches Hunyuan 3D model", "Tencent launches Hunyuan 3D model",

@@ -12,7 +12,8 @@ then:
   sole anchor of a fold);
 * numbers: ``7.1``, ``1,000`` -> ``1000``; dates and years are no evidence and are left out;
 * events: the kinds of development its verbs report (see :mod:`bot.stories.lexicon`);
-* CJK: character bigrams of every Chinese/Japanese/Korean run (a lone character as itself).
+* CJK: character bigrams of every Chinese/Japanese/Korean run (a lone character as itself),
+  and the places of ``CJK_PLACES`` it names, with the text of its runs without them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ import sys
 from dataclasses import dataclass
 
 from bot.matching.normalize import analyse
-from bot.stories.lexicon import CJK_EVENTS, EVENTS, IE_PLURALS, MONTHS, STOPWORDS, WEAK
+from bot.stories.lexicon import (
+    CJK_EVENTS,
+    CJK_PLACES,
+    EVENTS,
+    IE_PLURALS,
+    MONTHS,
+    STOPWORDS,
+    WEAK,
+)
 
 __all__ = ["Features", "extract", "stem"]
 
@@ -58,6 +67,8 @@ class Features:
     summary_numbers: frozenset[str] = frozenset()
     keys: frozenset[str] = frozenset()  # every title token (numbers as ``#7.1``)
     lookup_keys: frozenset[str] = frozenset()  # the keys and the summary's names
+    places: frozenset[str] = frozenset()  # CJK places (``CJK_PLACES``) in the title
+    cjk_rest: str = ""  # the title's CJK runs without those places ("|" between runs)
 
 
 def stem(word: str) -> str:
@@ -125,6 +136,15 @@ def _bigrams(runs: list[str]) -> set[str]:
     return grams
 
 
+_PLACE = re.compile("|".join(sorted(CJK_PLACES, key=len, reverse=True)))
+
+
+def _places(runs: list[str]) -> tuple[frozenset[str], str]:
+    """The places the CJK runs name (the longest at each point), and the runs without."""
+    text = "|".join(runs)
+    return frozenset(_PLACE.findall(text)), _PLACE.sub("", text)
+
+
 def _numbers(norm: str) -> frozenset[str]:
     found = set()
     for m in _NUMBER.finditer(_DATE.sub(" ", norm)):
@@ -186,6 +206,7 @@ def extract(title: str, summary: str = "") -> Features:
     words = frozenset(p.words)
     grams = frozenset(_bigrams(p.runs))
     keys = words | {sys.intern(g) for g in grams} | {sys.intern("#" + n) for n in p.numbers}
+    places, rest = _places(p.runs) if p.runs else (frozenset(), "")
     return Features(
         words=words,
         names=frozenset(p.names),
@@ -200,4 +221,6 @@ def extract(title: str, summary: str = "") -> Features:
         summary_numbers=summary_numbers,
         keys=keys,
         lookup_keys=keys | summary_names if summary_names else keys,
+        places=places,
+        cjk_rest=rest,
     )

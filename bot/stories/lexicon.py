@@ -4,13 +4,18 @@ Hand-made and small on purpose: each list is a judgement about headlines, not a 
 model.  ``STOPWORDS`` carry no evidence at all; ``WEAK`` words are common in headlines of
 every story (they count a little, and a capitalised weak word is not taken for a name);
 ``EVENTS`` map a verb (in any of its forms) to the kind of development it reports, so that
-"halts" and "to resume" about the same company are told apart.  Words are listed as the
-features module sees them: normalised, and plurals folded (``prices`` -> ``price``).
+"halts" and "to resume" about the same company are told apart; ``CJK_PLACES`` are the
+countries and cities whose swap in a Chinese title is another story (匈牙利 / 西班牙).
+Words are listed as the features module sees them: normalised, and plurals folded
+(``prices`` -> ``price``).
 """
 
 from __future__ import annotations
 
-__all__ = ["CJK_EVENTS", "EVENTS", "IE_PLURALS", "MONTHS", "OPPOSITES", "STOPWORDS", "WEAK"]
+__all__ = [
+    "CJK_EVENTS", "CJK_PLACES", "EVENTS", "IE_PLURALS", "MONTHS", "OPPOSITES", "STOPWORDS",
+    "WEAK",
+]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -118,7 +123,7 @@ EVENTS: dict[str, str] = {
 # The same kinds in Chinese, found as substrings of a CJK run.
 _CJK_EVENT_WORDS = {
     "stop": "暂停 停止 停供 叫停 中止 断供 禁止 冻结 停产",
-    "resume": "恢复 重启 解禁 复产 放开",
+    "resume": "恢复 重启 解禁 复产 放开 解除 撤销",
     "launch": "发布 推出 亮相 首发 上线",
     "delay": "推迟 延期 延迟",
     "cancel": "取消 放弃",
@@ -137,3 +142,19 @@ _CJK_EVENT_WORDS = {
 CJK_EVENTS: dict[str, str] = {
     word: kind for kind, words in _CJK_EVENT_WORDS.items() for word in words.split()
 }
+
+# Countries, regions and cities, as Chinese titles write them: two titles that differ by
+# one of them swapped for another and nothing else report two stories.  中国 is left out,
+# as "China" is a weak word: "China unit" and "Dongguan plant" are one story.
+CJK_PLACES = _words(
+    """
+    美国 日本 韩国 朝鲜 德国 法国 英国 意大利 西班牙 葡萄牙 匈牙利 波兰 荷兰 比利时 瑞典
+    挪威 芬兰 丹麦 瑞士 奥地利 捷克 希腊 土耳其 俄罗斯 乌克兰 印度 印尼 印度尼西亚 泰国
+    越南 马来西亚 新加坡 菲律宾 澳大利亚 澳洲 新西兰 加拿大 墨西哥 巴西 阿根廷 智利 秘鲁
+    南非 埃及 尼日利亚 沙特 阿联酋 卡塔尔 以色列 伊朗 巴基斯坦 孟加拉 哈萨克斯坦 欧洲 欧盟
+    北美 南美 拉美 东南亚 中东 非洲 北京 上海 深圳 广州 杭州 南京 苏州 成都 重庆 武汉 西安
+    天津 合肥 长沙 郑州 青岛 宁波 厦门 东莞 香港 澳门 台湾 东京 大阪 首尔 柏林 慕尼黑 巴黎
+    伦敦 纽约 硅谷 加州 德州 得州 莫斯科 孟买 班加罗尔 雅加达 曼谷 河内 新德里 迪拜 悉尼
+    多伦多 温哥华 布达佩斯 马德里 巴塞罗那 阿姆斯特丹 米兰 罗马 华沙 里斯本 斯德哥尔摩
+    """
+)

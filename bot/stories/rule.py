@@ -82,15 +82,35 @@ def conflict(a: Features, b: Features, check: NameCheck | None = None) -> str | 
       ("bans" / "lifts ban");
     * ``numbers``: both carry numbers and none agree;
     * ``names``: the titles differ by a name swapped for another ("CATL opens plant in
-      Hungary" / "... in Spain", "Baidu cuts prices" / "Alibaba cuts prices").
+      Hungary" / "... in Spain", "Baidu cuts prices" / "Alibaba cuts prices"), or, in
+      Chinese, by a place ("比亚迪在匈牙利建厂" / "比亚迪在西班牙建厂").
     """
     if a.events and b.events and (a.events.isdisjoint(b.events) or _undoes(a, b)):
         return "events"
     if a.numbers and b.numbers and not any(_agree(m, n) for m in a.numbers for n in b.numbers):
         return "numbers"
-    if _swapped_names(a, b, check):
+    if _swapped_names(a, b, check) or _swapped_places(a, b):
         return "names"
     return None
+
+
+def _swapped_places(a: Features, b: Features) -> bool:
+    """Whether two Chinese titles differ by a place swapped for another and at most one
+    character besides, their other words alike (特斯拉在上海降价 / 特斯拉在柏林降价)."""
+    if not (a.places - b.places and b.places - a.places) or a.words != b.words:
+        return False
+    x, y = a.cjk_rest, b.cjk_rest
+    head = _common(x, y)
+    tail = _common(x[head:][::-1], y[head:][::-1])
+    return len(x) - head - tail <= 1 and len(y) - head - tail <= 1 and head + tail >= 2
+
+
+def _common(x: str, y: str) -> int:
+    """The length of the characters ``x`` and ``y`` start with alike."""
+    n = 0
+    while n < min(len(x), len(y)) and x[n] == y[n]:
+        n += 1
+    return n
 
 
 def _undoes(a: Features, b: Features) -> bool:
