@@ -2,10 +2,11 @@
 
 ``python -m bot stories --input FILE [--json]`` reads one JSON headline per line (``source``
 and ``title`` required; ``summary``, ``published`` in ISO 8601 and ``link`` optional; ``-``
-reads standard input), takes them in ``published`` order and prints each back with its
-``story``: headlines judged the same story share it.  It is exactly the rule the bot folds
-alerts with.  A bad line stops the command with an error naming it, before anything is
-printed.
+reads standard input; UTF-8, a byte order mark allowed), takes them in ``published`` order
+and prints each back with its ``story``: headlines judged the same story share it.  Lone
+surrogates (``"\\ud83d"``, a cut emoji) are read as U+FFFD, as the bot reads them.  It is
+exactly the rule the bot folds alerts with.  A bad line (too deeply nested JSON too) stops
+the command with an error naming it, before anything is printed.
 
 ``python -m bot stories [--json]`` (no ``--input``) lists, for operators, the stories the bot
 has filed in the last ``[stories] window_hours`` (72): each with its reports, oldest first,
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.models import Headline, utcnow
+from bot.sources.text import scrub
 from bot.stories import DEFAULT_RULE, Rule, assign, taken_order
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ def _text(record: dict[str, Any], key: str, where: str, required: bool) -> str:
         raise InputError(f"{where}: {key!r} must be a string, not {type(value).__name__}")
     if required and not value.strip():
         raise InputError(f"{where}: {key!r} is empty")
-    return value
+    return scrub(value)  # a lone surrogate (a cut emoji) as the bot reads it: U+FFFD
 
 
 def _published(record: dict[str, Any], where: str) -> datetime | None:
@@ -91,6 +93,8 @@ def parse_lines(lines: Iterable[str], name: str = "input") -> list[Report]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: not JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise InputError(f"{where}: not JSON (nested too deeply)") from None
         if not isinstance(record, dict):
             raise InputError(f"{where}: not a JSON object")
         reports.append(
@@ -109,8 +113,8 @@ def parse_lines(lines: Iterable[str], name: str = "input") -> list[Report]:
 def _read(path: str) -> tuple[list[str], str]:
     try:
         if path == "-":
-            return sys.stdin.read().splitlines(), "stdin"
-        return Path(path).read_text(encoding="utf-8").splitlines(), path
+            return sys.stdin.read().removeprefix("\ufeff").splitlines(), "stdin"
+        return Path(path).read_text(encoding="utf-8-sig").splitlines(), path
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from None
 
@@ -137,8 +141,8 @@ def run_stories(path: str | None, *, as_json: bool, rule: Rule = DEFAULT_RULE,
     for i in order:
         report, story = reports[i], stories[i]
         if as_json:
-            print(json.dumps({**(report.record or {}), "story": story}, ensure_ascii=False),
-                  file=out)
+            line = json.dumps({**(report.record or {}), "story": story}, ensure_ascii=False)
+            print(scrub(line), file=out)
         else:
             when = report.published.isoformat(timespec="minutes") if report.published else "-"
             print(f"{story:>6}  {when:<22} {report.source}: {report.title}", file=out)

@@ -78,6 +78,7 @@ def test_text_output_and_stdin(tmp_path):
         ('{"source": "a", "title": "x", "published": "yesterday"}',
          "line 2: 'published' is not an ISO 8601 time"),
         ('{"source": "a", "title": "x", "published": 17}', "line 2: 'published' must be"),
+        ("[" * 100_000, "line 2: not JSON (nested too deeply)"),
     ],
 )
 def test_a_bad_line_is_named_and_nothing_is_printed(tmp_path, line, message):
@@ -86,6 +87,25 @@ def test_a_bad_line_is_named_and_nothing_is_printed(tmp_path, line, message):
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_lone_surrogate_is_read_as_the_bot_reads_it(tmp_path, as_json):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"source": "A", "title": "Nexperia halts wafer supply \\ud83d"}\n')
+    done = run(tmp_path, "stories", "--input", str(path), *(["--json"] if as_json else []))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-400:]
+    assert "Nexperia halts wafer supply \ufffd" in done.stdout
+
+
+def test_a_file_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes("\ufeff".encode() + json.dumps(LINES[1]).encode() + b"\n")
+    done = run(tmp_path, "stories", "--input", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "Caixin: Nexperia halts" in done.stdout
+    done = run(tmp_path, "stories", "--input", "-", stdin="\ufeff" + json.dumps(LINES[1]))
+    assert done.returncode == 0 and "Caixin: Nexperia halts" in done.stdout, done.stderr
 
 
 def test_missing_file_and_missing_input(tmp_path):
