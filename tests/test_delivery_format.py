@@ -337,3 +337,35 @@ def test_also_with_no_room_for_links_only_counts_them():
     others = [Headline(source=s, id=s, title="t", link=f"https://{s}.example/") for s in "BC"]
     assert also_html(lead, others, max_sources=0) == "Also: +2 more"
     assert also_html(lead, others, max_sources=1).endswith("</a> +1 more")
+
+
+def _long(i: int, source: str, link_chars: int = 1300):
+    from bot.models import Headline
+    return Headline(source=source, id=str(i), title="Nexperia halts wafer supply",
+                    link="https://news.example.com/" + "a" * link_chars)
+
+
+def test_long_links_in_also_keep_every_message_under_the_limit():
+    from bot.delivery.also import BUDGET, also_html
+    from bot.delivery.format import render_post
+    lead = _long(0, "A")
+    also = also_html(lead, [_long(i, f"S{i}") for i in range(1, 4)])
+    assert also == "Also: S1 · S2 · S3"  # URLs too long to link: the names alone
+    items = [(lead, plain_matches(["q"])), (_long(9, "B"), plain_matches(["q"]))]
+    parts = render_batch_parts(items, also=[also, ""])
+    assert max(utf16_len(text) for text, _ in parts) <= MAX_MESSAGE_CHARS
+    many = also_html(lead, [_long(i, f"Source {i}", 200) for i in range(1, 30)], max_sources=30)
+    assert utf16_len(many) <= BUDGET and many.endswith("more")
+    assert utf16_len(render_post(lead, also=many)) <= MAX_MESSAGE_CHARS
+
+
+def test_an_alert_keeps_its_also_however_long_its_parts():
+    from bot.delivery.also import also_html
+    from bot.models import Headline
+    lead = Headline(source="A" * 200, id="0", title="T " * 400, summary="S " * 2000,
+                    link="https://news.example.com/" + "&" * 1400)
+    others = [_long(i, f"Source {i}", 200) for i in range(1, 4)]
+    texts = [render_alert(lead, plain_matches(["q" * 400]),
+                          also=also_html(lead, others[:n])) for n in (1, 2, 3)]
+    assert all("Also: " in text and utf16_len(text) <= MAX_MESSAGE_CHARS for text in texts)
+    assert len(set(texts)) == 3  # each later report changes the message: it is edited

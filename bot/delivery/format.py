@@ -227,7 +227,8 @@ def render_alert(
         if utf16_len(text) <= _LIMIT:
             return text
     # Every part is capped, so the smallest scale always fits; this is a last resort.
-    return _esc(cut_text(headline.title or "(untitled)", 200, sentence=False))
+    title = _esc(cut_text(headline.title or "(untitled)", 200, sentence=False))
+    return f"{title}\n{also}" if also and utf16_len(also) < _LIMIT - 300 else title
 
 
 def _render_alert(
@@ -250,7 +251,7 @@ def _render_alert(
     link = safe_link(headline.link)
     if link is not None and scale >= 0.25:
         lines.append(_esc(link))
-    if also and scale >= 0.1:
+    if also:  # kept at every scale: a later report must change the text (delivery.also caps it)
         lines.append(also)
     names = _query_names(matches)
     if names:
