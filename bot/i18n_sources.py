@@ -14,6 +14,10 @@ SOURCE_TEXTS: dict[str, dict[str, str]] = {
         "en": " ⚠️ source {names} removed: this never matches",
         "zh": " ⚠️ 新闻源 {names} 已移除：不会再匹配",
     },
+    "list_source_gone_partly": {
+        "en": " (source {names} removed)",
+        "zh": "（新闻源 {names} 已移除）",
+    },
     # /sources
     "sources_list_heading": {
         "en": "<b>Sources</b> you can follow (<code>/follow source:name</code> follows all of "

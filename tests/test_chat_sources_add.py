@@ -226,15 +226,17 @@ async def test_remove_source_says_which_keywords_went(core, feeds):
     added = await add_source(core, CHAT, feeds.url("/r.xml"))
     assert added.ok
     await add_source(core, OTHER, feeds.url("/r.xml"))
-    for text in ("source:removable", "chip source:removable", "AI -source:removable", "eVTOL"):
+    feeds.add("/o.xml", rss("Other", 2))
+    assert (await add_source(core, CHAT, feeds.url("/o.xml"))).ok
+    kept = ["AI -source:removable", "chip source:other source:removable", "eVTOL"]
+    for text in ("source:removable", "chip source:removable", *kept):
         core.subscribe(CHAT, parse_query(text))
     gone = remove_source(core, CHAT, "Removable")  # by title, any case
     assert gone.entry is not None and gone.entry.chats == {OTHER}
-    assert set(gone.removed_queries) == {
-        "source:removable", "chip source:removable", "AI -source:removable"
-    }
-    assert core.store.subscriptions(CHAT) == ["eVTOL"]
-    assert len(core.index) == 1
+    # only the keywords that applied in it alone go; the others match what they did
+    assert set(gone.removed_queries) == {"source:removable", "chip source:removable"}
+    assert sorted(core.store.subscriptions(CHAT)) == sorted(kept)
+    assert len(core.index) == 3
     assert core.store.source_state("chat:removable")  # still polled for OTHER
     assert remove_source(core, CHAT, "removable").entry is None  # not CHAT's any more
     last = remove_source(core, OTHER, feeds.url("/r.xml"))  # by URL

@@ -109,3 +109,17 @@ def test_find_in_a_stored_headline_of_an_unknown_source_honours_the_scope() -> N
     assert parse_query("AI").find_in("AI story", "", None) is not None
     assert parse_query("AI source:caixin").find_in("AI story", "", "caixin") is not None
     assert parse_query("AI -source:hn").find_in("AI story", "", "hn") is None
+
+
+def test_list_says_never_matches_only_when_no_source_of_a_keyword_is_left() -> None:
+    """/list, after source ``blog`` went: a keyword only in it never matches; one that leaves
+    it out, or applies in another source too, matches what it did and says only that."""
+    from bot.handlers.subscriptions import list_body
+
+    queries = ["AI source:blog", "AI -source:blog", "chip source:blog source:caixin", "eVTOL"]
+    text = "\n".join(list_body("en", queries, usable={"caixin", "hn"}))
+    rows = text.splitlines()[1:]
+    assert rows[0].endswith("source blog removed: this never matches")
+    assert rows[1].endswith("(source blog removed)") and "never" not in rows[1]
+    assert rows[2].endswith("(source blog removed)") and "never" not in rows[2]
+    assert rows[3] == "4. eVTOL"

@@ -18,7 +18,7 @@ from bot.chat_sources.add import (
     add_source,
     find_own,
     normalize_url,
-    queries_naming,
+    queries_scoped_to,
     remove_source,
 )
 from bot.chat_sources.discover import Candidate, Discovery, discover
@@ -37,7 +37,7 @@ __all__ = [
     "is_own_id",
     "normalize_url",
     "own_headlines",
-    "queries_naming",
+    "queries_scoped_to",
     "remove_source",
     "source_config",
 ]

@@ -101,7 +101,7 @@ def refused(reason: str, detail: str = "", entry: SourceEntry | None = None) -> 
 @dataclass(frozen=True, slots=True)
 class RemoveOutcome:
     entry: SourceEntry | None  # None: the chat has no own source of that name
-    removed_queries: tuple[str, ...] = ()  # the chat's keywords that named it, unfollowed
+    removed_queries: tuple[str, ...] = ()  # the chat's keywords scoped to it alone, unfollowed
 
 
 def normalize_url(text: str) -> str | None:
@@ -331,20 +331,26 @@ def find_own(registry: Registry, chat_id: int, name: str) -> SourceEntry | None:
     return None
 
 
-def _names(text: str, slug: str) -> bool:
+def _only_in(text: str, slug: str, others: set[str]) -> bool:
+    """Does the keyword apply in ``slug`` and in no source of ``others``?"""
     try:
-        return slug in parse_query(text).scope.names
+        include = parse_query(text).scope.include
     except QueryError:
         return False
+    return slug in include and not include & others
 
 
-def queries_naming(services: Services, chat_id: int, slug: str) -> tuple[str, ...]:
-    """The chat's keywords that name the source ``slug`` (removing it takes them)."""
-    return tuple(q for q in services.store.subscriptions(chat_id) if _names(q, slug))
+def queries_scoped_to(services: Services, chat_id: int, slug: str) -> tuple[str, ...]:
+    """The chat's keywords that apply only in the source ``slug`` (among the sources the chat
+    can use): removing the source takes them, as they would never match again.  A keyword
+    that leaves it out (``AI -source:x``) or applies in another source too stays: it still
+    matches what it did."""
+    others = {e.slug for e in services.registry.visible(chat_id)} - {slug}
+    return tuple(q for q in services.store.subscriptions(chat_id) if _only_in(q, slug, others))
 
 
 def remove_source(services: Services, chat_id: int, name: str) -> RemoveOutcome:
-    """Remove the chat's own source ``name`` and the chat's keywords that name it.  The source
+    """Remove the chat's own source ``name`` and the chat's keywords scoped to it alone.  The source
     stays polled while another chat has it; with none left its poll state goes, and its entry
     stays as a tombstone (its slug never handed to another source; its stored headlines
     shown to nobody)."""
@@ -352,7 +358,7 @@ def remove_source(services: Services, chat_id: int, name: str) -> RemoveOutcome:
     entry = find_own(registry, chat_id, name)
     if entry is None:
         return RemoveOutcome(None)
-    queries = queries_naming(services, chat_id, entry.slug)
+    queries = queries_scoped_to(services, chat_id, entry.slug)
     left = replace(entry, chats=entry.chats - {chat_id})
     with store.batch():
         for query in queries:

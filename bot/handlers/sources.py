@@ -27,7 +27,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
 from bot import buttons as keyboards
-from bot.chat_sources import AddOutcome, Candidate, add_source, queries_naming, remove_source
+from bot.chat_sources import AddOutcome, Candidate, add_source, queries_scoped_to, remove_source
 from bot.delivery.lengths import cut_text
 from bot.handlers.replies import pack_lines, redraw, shown
 from bot.handlers.request import Request, for_chat
@@ -295,7 +295,7 @@ async def _ask_to_remove(request: Request, callback: CallbackQuery, slug: str) -
         await _redraw_sources(request, callback)
         return request.t("source_gone")
     await _redraw_buttons(request, callback, confirming=slug)
-    queries = queries_naming(core, chat_id, slug)
+    queries = queries_scoped_to(core, chat_id, slug)
     if not queries:
         return request.t("source_remove_ask", name=slug)
     named = cut_text(", ".join(queries), 90, sentence=False)

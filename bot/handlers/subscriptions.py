@@ -217,13 +217,21 @@ def list_body(
     return pack_lines(([first] if first else []) + _list_lines(lang, queries, usable))
 
 
-def _gone(text: str, usable: set[str] | None) -> list[str]:
+def _gone_note(lang: str, text: str, usable: set[str] | None) -> str:
+    """What a keyword naming a source the chat can no longer use says in /list: it never
+    matches when no source it applies in is left, else only that the source is gone."""
     if usable is None:
-        return []
+        return ""
     try:
-        return sorted(parse_query(text).scope.names - usable)
+        scope = parse_query(text).scope
     except QueryError:
-        return []
+        return ""
+    gone = ", ".join(sorted(scope.names - usable))
+    if not gone:
+        return ""
+    if scope.include and not scope.include & usable:
+        return t(lang, "list_source_gone", names=gone)
+    return t(lang, "list_source_gone_partly", names=gone)
 
 
 def _list_lines(lang: str, queries: list[str], usable: set[str] | None) -> list[str]:
@@ -231,8 +239,7 @@ def _list_lines(lang: str, queries: list[str], usable: set[str] | None) -> list[
         return [t(lang, "list_empty")]
     lines = [t(lang, "list_heading", count=len(queries))]
     for n, q in enumerate(queries, start=1):
-        gone = _gone(q, usable)
-        note = t(lang, "list_source_gone", names=", ".join(gone)) if gone else ""
+        note = _gone_note(lang, q, usable)
         lines.append(f"{n}. {html.escape(q)}{html.escape(note)}")
     return lines
 
