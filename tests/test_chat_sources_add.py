@@ -267,3 +267,28 @@ async def test_joining_a_shared_feed_whose_polls_fail_checks_it_first(core, feed
     joined = await add_source(core, OTHER, feeds.url("/d.xml"))
     assert joined.ok and joined.shared and feeds.count("/d.xml") == fetched + 1
     assert core.registry.get("dead").chats == {CHAT, OTHER}
+
+
+async def test_an_add_under_way_when_the_group_becomes_a_supergroup_lands_there(core, feeds):
+    """The group migrates while /addsource fetches: the source is the supergroup's (it was
+    stored under the dead group id, polled for nobody)."""
+    feeds.add("/m.xml", rss("Mig", 2))
+    gate = asyncio.Event()
+    get = core.fetcher.get
+
+    async def held(*args, **kwargs):
+        await gate.wait()
+        return await get(*args, **kwargs)
+
+    core.fetcher.get = held
+    task = asyncio.create_task(add_source(core, CHAT, feeds.url("/m.xml")))
+    await asyncio.sleep(0.05)
+    new = -100123
+    core.store.migrate_chat(CHAT, new)
+    core.move_chat(CHAT, new)
+    gate.set()
+    outcome = await task
+    assert outcome.ok and outcome.entry is not None and outcome.entry.chats == {new}
+    assert [e.slug for e in core.registry.own(new)] == ["mig"] and not core.registry.own(CHAT)
+    again = await add_source(core, CHAT, feeds.url("/m.xml"))  # a late press, old id
+    assert again.reason == "already_added"

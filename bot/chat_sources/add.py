@@ -181,6 +181,7 @@ async def add_source(
     must be a feed itself (an OPML import).  Never raises on bad input or network trouble."""
     if not services.settings.chat_sources.enabled:
         return refused("disabled")
+    chat_id = services.registry.current(chat_id)
     normal = normalize_url(url)
     if normal is None:
         return refused("bad_url", url[:100])
@@ -241,6 +242,7 @@ async def _discover(response: FetchResponse) -> Discovery:
 
 def _join(services: Services, chat_id: int, entry: SourceEntry) -> AddOutcome:
     """Add the chat to a source other chats use already: one entry, one fetch."""
+    chat_id = services.registry.current(chat_id)
     joined = replace(entry, chats=entry.chats | {chat_id})
     try:
         services.store.put_registry_entry(joined.slug, joined.to_dict())
@@ -282,7 +284,9 @@ def _first_state(services: Services, response: FetchResponse, ids: list[str],
 def _commit(
     services: Services, chat_id: int, found: _Fetched, given: str | None
 ) -> AddOutcome:
-    """Checks again (the fetch took time), then stores everything in one commit."""
+    """Checks again (the fetch took time: the chat may even have a new id), then stores
+    everything in one commit."""
+    chat_id = services.registry.current(chat_id)
     again = _known(services, chat_id, found.url)
     if again is not None:
         return again

@@ -93,7 +93,7 @@ async def import_feeds(
     limit = services.settings.chat_sources.per_chat
     left = tries(limit)
     while pending:
-        room = limit - len(services.registry.own(chat_id))
+        room = limit - len(services.registry.own(services.registry.current(chat_id)))
         if room <= 0 or left <= 0:
             for feed in pending:
                 report.refuse("limit_reached" if room <= 0 else NOT_TRIED, feed)

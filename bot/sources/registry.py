@@ -102,6 +102,7 @@ class Registry:
         self._by_url: dict[str, SourceEntry] = {}
         self._by_name: dict[str, SourceEntry] = {}
         self._by_chat: dict[int, dict[str, SourceEntry]] = {}
+        self._moved: dict[int, int] = {}  # a group's old id -> its supergroup's
         #: bumped by every change, so a reader (the poller's due times) knows when to look again
         self.version = 0
         for entry in entries:
@@ -152,9 +153,20 @@ class Registry:
                     del self._by_chat[chat_id]
 
     def move_chat(self, old: int, new: int) -> None:
-        """A chat's new id: its own sources move with it (as the store's ``mig`` does)."""
+        """A chat's new id: its own sources move with it (as the store's ``mig`` does), and
+        an add still under way for the old id lands under the new (:meth:`current`)."""
+        self._moved[old] = new
         for entry in self.own(old):
             self.put(replace(entry, chats=(entry.chats - {old}) | {new}))
+
+    def current(self, chat_id: int) -> int:
+        """The chat's id now: a group that became a supergroup (while an /addsource or an
+        OPML import for it was fetching) is the supergroup."""
+        for _ in range(len(self._moved)):  # a chain of moves, never a loop
+            if chat_id not in self._moved:
+                break
+            chat_id = self._moved[chat_id]
+        return chat_id
 
     def operators(self) -> list[SourceEntry]:
         """The operator's sources in the config (not gone)."""
