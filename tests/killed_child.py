@@ -1,6 +1,6 @@
 """A child Python process that is killed (kill -9), for the crash tests.
 
-The crash tests (``test_store_crash``, ``test_chat_sources_crash``,
+The crash tests (``tests/store/test_crash``, ``test_chat_sources_crash``,
 ``test_chat_sources_import_crash``) run a store workload as ``python -c CODE args`` that prints
 ``OPEN`` once its store is open and a line per durable step; the parent kills it at a random
 moment, or the child kills itself, and checks the reopened store against the printed lines.
