@@ -97,11 +97,11 @@ class SearchIndex:
     def candidates(self, query: Query) -> set[int] | None:
         """The ticks of every live headline that may match ``query`` (and some that do not);
         None for a query the index cannot narrow (no words and no source named)."""
+        include = query.scope.include
         if not query.alternatives:
-            if not query.scope.include:
+            if not include:
                 return None
-            named = (*map(source_key, sorted(query.scope.include)), source_key(""))
-            return self._holding(named) & self._live
+            return self._in_sources(include)
         out: set[int] = set()
         for alternative in query.alternatives:
             needs = sorted(
@@ -118,7 +118,15 @@ class SearchIndex:
                 else:
                     found &= self._holding(need)
             out |= found
+        if include and len(out) > NARROW_ENOUGH:  # a quiet source's match behind many others
+            out &= self._in_sources(include)
         return out & self._live
+
+    def _in_sources(self, include: frozenset[str]) -> set[int]:
+        """The live headlines of the sources ``include`` (and those stored before sources had
+        ids, whose source is not known)."""
+        named = (*map(source_key, sorted(include)), source_key(""))
+        return self._holding(named) & self._live
 
     def _holding(self, keys: tuple[str, ...]) -> set[int]:
         """The ticks filed under any of ``keys``."""

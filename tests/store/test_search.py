@@ -123,3 +123,22 @@ def test_headlines_stored_without_a_source_id_stay_candidates_of_a_whole_source(
     index.add(3, "Other story", "", "hn")
     assert index.candidates(parse_query("source:caixin")) == {1, 2}
     assert index.candidates(parse_query("source:caixin source:hn")) == {1, 2, 3}
+
+
+def test_a_scoped_keyword_finds_a_quiet_sources_match_behind_many_newer_ones(tmp_path):
+    """``/latest report source:weekly``: the word's candidates are narrowed to the source's
+    headlines, so the weekly match is found behind 6,000 newer reports (1,000 were checked)."""
+    now = datetime.now(UTC)
+    store = Store.open(tmp_path)
+    with store.batch():
+        store.add_headlines([replace(headline(9000, "Weekly report", now - timedelta(days=2)),
+                                     source_id="weekly")])
+        store.add_headlines(replace(headline(i, f"Market report {i}", now), source_id="op")
+                            for i in range(6000))
+    query = parse_query("report source:weekly")
+
+    def where(h: Headline) -> bool:
+        return query.find_in(h.title, h.summary, h.source_id) is not None
+
+    assert [h.id for h in store.search(query, 5, where)] == ["h9000"]
+    store.close()
