@@ -185,3 +185,28 @@ async def test_an_import_fetches_a_bounded_number_of_feeds(store, feeds):
     finally:
         assert core.fetcher is not None
         await core.fetcher.close()
+
+
+async def test_the_operators_feeds_and_shared_ones_use_up_no_tries(store, feeds):
+    """A reader's export lists the operator's 10 feeds and 10 another chat has: they are
+    already there or joined, fetched never, and the chat's own new feed is still tried."""
+    ops = [SourceConfig(name=f"Op{n}", type="rss", url=f"https://op{n}.example/feed")
+           for n in range(10)]
+    core = await _core(store, per_chat=12, operator=ops)
+    try:
+        for n in range(10):
+            feeds.add(f"/s{n}.xml", rss(f"S{n}", 1))
+            assert (await add_source(core, CHAT + 1, feeds.url(f"/s{n}.xml"))).ok
+        feeds.add("/mine.xml", rss("Mine", 2))
+        outlines = [(f"Op{n}", f"https://op{n}.example/feed") for n in range(10)]
+        outlines += [(f"S{n}", feeds.url(f"/s{n}.xml")) for n in range(10)]
+        outlines += [("Dead", feeds.url(f"/dead{n}.xml")) for n in range(9)]
+        outlines.append(("Mine", feeds.url("/mine.xml")))
+        assert tries(12) == 24
+        report = await import_feeds(core, CHAT, parse_opml(opml(*outlines)))
+        assert len(report.already) == 10 and NOT_TRIED not in report.refused, report.refused
+        assert [f.title for f, _ in report.added] == [*(f"S{n}" for n in range(10)), "Mine"]
+        assert len(report.refused["unreachable"]) == 9
+    finally:
+        assert core.fetcher is not None
+        await core.fetcher.close()

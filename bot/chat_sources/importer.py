@@ -6,7 +6,8 @@ a chat's sources change), a few at once, in the file's order of preference: whil
 has room for k more, the next k feeds are tried; those left once the chat is full are refused
 ``limit_reached`` without being fetched.  At most ``tries(per_chat)`` feeds are fetched in all,
 so a file of thousands of dead addresses costs a few dozen fetches, not thousands (the rest
-are refused ``not_tried``).  Every add commits alone (one journal record), so an
+are refused ``not_tried``); feeds the chat or the operator has, and shared feeds joined
+without a fetch, use up no tries.  Every add commits alone (one journal record), so an
 import stopped at any moment -- kill -9 included -- leaves each feed either added whole or
 not at all, and the next import of the same file counts the added ones as already there.
 
@@ -58,7 +59,18 @@ class ImportReport:
 
 
 def _own_keys(services: Services, chat_id: int) -> set[str]:
-    return {url_key(entry.url) for entry in services.registry.own(chat_id)}
+    """The URLs the chat has already: its own sources and the operator's."""
+    registry = services.registry
+    return {url_key(entry.url) for entry in registry.own(chat_id) + registry.operators()}
+
+
+#: refusals made before any fetch: they use up none of the import's tries
+_UNFETCHED = frozenset({"already_added", "limit_reached", "disabled", "bad_url"})
+
+
+def _fetched(outcome: AddOutcome) -> bool:
+    """Did this add fetch anything (a shared feed is joined without a fetch)?"""
+    return not outcome.shared and outcome.reason not in _UNFETCHED
 
 
 def _key(feed: OpmlFeed) -> str:
@@ -99,8 +111,8 @@ async def import_feeds(
                 report.refuse("limit_reached" if room <= 0 else NOT_TRIED, feed)
             break
         batch, pending = pending[: min(room, left)], pending[min(room, left) :]
-        left -= len(batch)
         outcomes = await asyncio.gather(*(add(feed) for feed in batch))
+        left -= sum(map(_fetched, outcomes))
         _file(report, batch, outcomes)
     return report
 

@@ -9,7 +9,8 @@ list among its terms' words, narrowed by the others' lists: a superset of the he
 match, usually a small one.
 The caller then checks those, newest first, with ``Query.find`` (and a cap).  Every headline is
 also filed under its source (``source_id``), so a query without words (``source:caixin``, a
-whole source) takes that source's headlines, and those stored before sources had ids.
+whole source) takes that source's headlines, and those stored before sources had ids; a
+scoped query's word candidates, when many, are narrowed to its sources' headlines.
 
 Removal is lazy: pruned headlines stay in the posting lists until half of the entries are
 dead, then the lists are rebuilt.
