@@ -314,6 +314,33 @@ async def test_an_edit_whose_answer_was_lost_is_sent_again_and_keeps_its_link(
     assert len(fake.messages(USER)) == 1 and world.store.alert_state(USER, c.id) == "sent"
 
 
+async def test_a_lost_edit_retried_after_the_window_is_no_second_message(
+        world, fake, monkeypatch):
+    """The edit reached Telegram (its answer lost) just before the story's window closed, the
+    retry comes after: the message shows the report already, so it is sent no second time
+    as an alert of its own."""
+    from telegram.error import TimedOut
+    real = ExtBot.edit_message_text
+
+    async def lossy(self, *args, **kwargs):
+        await real(self, *args, **kwargs)
+        raise TimedOut("answer lost")
+
+    world.report(HALT)
+    async with make_bot(fake) as bot:
+        await world.deliver(bot)
+        [msg] = fake.messages(USER)
+        monkeypatch.setattr(ExtBot, "edit_message_text", lossy)
+        [b] = world.report(HALT_2, minutes=72 * 60 - 1)
+        await world.deliver(bot)
+        assert "SCMP Tech" in world.shown(msg.message_id)  # Telegram shows it
+        monkeypatch.setattr(ExtBot, "edit_message_text", real)
+        world.now = T0 + timedelta(hours=72, minutes=1)
+        await world.deliver(bot)
+        assert world.store.alert_state(USER, b.id) == "sent"
+    assert len(fake.messages(USER)) == 1, [m.visible[:60] for m in fake.messages(USER)]
+
+
 async def test_a_sources_second_report_in_one_drain_is_an_alert_of_its_own(world, fake):
     """Of two reports of one source in the drain that edits the story's alert, the first
     is its link; the second, like any source's second report, is an alert."""

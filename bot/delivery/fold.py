@@ -94,8 +94,9 @@ class Folder:
         for alert, headline in fresh:
             story = self.story_of(headline.id)
             post = self.store.post_of_story(chat_id, story) if story is not None else None
-            if (post is not None and post.sent >= now - self.window
-                    and self._folds(post, story, headline, folds.get(post.key))):
+            if post is not None and (_holds(post, headline.id) or (
+                    post.sent >= now - self.window
+                    and self._folds(post, story, headline, folds.get(post.key)))):
                 if post.gone:
                     gone.append(alert)
                 else:
@@ -157,8 +158,8 @@ class Folder:
 
     def edit_part(self, chat: Chat, fold: Fold, *, tz: tzinfo, lang: str) -> Part | str:
         """The edit that adds the fold's reports to its message; or why there is none:
-        ``"folded"`` (the message would not change: a source it shows already; an edit
-        whose outcome was unknown is sent again all the same) or
+        ``"folded"`` (the message would not change; an edit whose outcome was unknown is
+        sent again all the same) or
         ``"anew"`` (the message cannot be rendered again, a lead gone or no room even for
         "+N more": the reports are sent as new alerts, :meth:`anew`)."""
         post = fold.post
@@ -187,14 +188,18 @@ class Folder:
         return Part([a for a, _ in fold.pairs], [text], preview=post.kind == "alert",
                     markup=markup, post=updated, edit=True)
 
-    def anew(self, fold: Fold) -> list[Entry]:
+    def anew(self, fold: Fold) -> tuple[list[Entry], list[Alert]]:
         """The fold's reports as new entries, one per story, when their message cannot
-        show them: better a new alert than a report lost."""
+        show them: better a new alert than a report lost; and the alerts of reports the
+        message holds already (an edit whose answer was lost): no second message for them."""
         entries: dict[str | None, Entry] = {}
+        held = [a for a, _ in fold.pairs if _holds(fold.post, a.headline_id)]
         for alert, headline in fold.pairs:
+            if alert in held:
+                continue
             story = self.story_of(headline.id)
             entries.setdefault(story, Entry(story)).pairs.append((alert, headline))
-        return list(entries.values())
+        return list(entries.values()), held
 
     def render_post(self, chat: Chat, post: Post, tz: tzinfo, lang: str
                     ) -> tuple[str, InlineKeyboardMarkup | None] | None:

@@ -11,7 +11,8 @@ from an earlier drain) and, in this order:
   (a drain is scheduled for the first one due), headline gone (``"missing"``), or fresh;
 * sorts the fresh ones by story (:mod:`bot.delivery.fold`): a story the chat was alerted
   to lately edits that message (``"edit_failed"``: its message is gone; ``"folded"``: the
-  message shows that source already; a message that cannot show one more report, not
+  edit would change nothing; a report the message holds already, from an edit whose answer
+  was lost, folds into it whatever its age; a message that cannot show one more report, not
   even as "+N more", leaves it to a new alert); the rest are rendered one entry per story, one
   alert with its buttons, several as one compact list (split at headline boundaries under
   4096 characters).
@@ -155,7 +156,9 @@ class Planner:
         for fold in folds:
             part = self.folder.edit_part(chat, fold, tz=tz, lang=lang)
             if part == "anew":
-                entries.extend(self.folder.anew(fold))
+                more, held = self.folder.anew(fold)
+                entries.extend(more)
+                self.ledger.drop(held, "folded", report)
             elif isinstance(part, str):
                 self.ledger.drop([a for a, _ in fold.pairs], part, report)
             else:
