@@ -105,10 +105,13 @@ def test_one_failure_after_days_of_downtime_is_no_day_of_failures():
     assert state.failing_since == T0  # kept through the run
 
 
-def test_a_state_saved_before_runs_were_dated_counts_from_the_next_failure():
+def test_a_run_begun_before_runs_were_dated_counts_from_the_last_success():
+    """A state saved by an older bot, failing already: its run began after its last success,
+    so the notice comes when the day since that is up, not a day after the upgrade."""
     data = SourceState(polls=1, failures=3, last_success_at=T0 - timedelta(days=3)).to_dict()
     del data["failing_since"]
     state = SourceState.from_dict(data)
     assert state.failing_since is None
-    state.failed(T0)
-    assert state.failing_since == T0 and state.failures == 4
+    notice = after_poll(ENTRY, failed(state, T0), T0)
+    assert state.failing_since == T0 - timedelta(days=3) and state.failures == 4
+    assert notice is not None and notice.kind == "failing"

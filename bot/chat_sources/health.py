@@ -62,8 +62,8 @@ def reason_code(state: SourceState) -> str:
 
 
 def failing_since(state: SourceState) -> datetime | None:
-    """When the run of failed polls began, if the source fails now (a state saved before
-    runs were dated: its last success)."""
+    """When the run of failed polls began, if the source fails now (``SourceState.failed``
+    dates it)."""
     if state.failures <= 0:
         return None
     return state.failing_since or state.last_success_at or state.watching_since

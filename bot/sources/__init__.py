@@ -95,9 +95,12 @@ class SourceState:
     failing_since: datetime | None = None
 
     def failed(self, now: datetime) -> None:
-        """Count a failed poll made ``now`` (the run's start is kept)."""
-        if self.failures <= 0 or self.failing_since is None:
+        """Count a failed poll made ``now`` (the run's start is kept; a run begun before runs
+        were dated began, at the latest, after the last success)."""
+        if self.failures <= 0:
             self.failing_since = now
+        elif self.failing_since is None:
+            self.failing_since = self.last_success_at or now
         self.failures += 1
 
     def to_dict(self) -> dict[str, Any]:
