@@ -118,6 +118,25 @@ def test_a_chinese_new_development_is_kept_apart_as_its_english_one(a, b, englis
     assert not same_story(a, b)
 
 
+@pytest.mark.parametrize(("a", "b"), [
+    ("比亚迪在澳洲降价", "比亚迪在澳大利亚降价"),  # two names of one place
+    ("比亚迪在印尼建厂", "比亚迪在印度尼西亚建厂"),
+    ("比亚迪在匈牙利建厂，供应欧洲", "比亚迪在匈牙利建厂，供应欧盟"),
+    ("德州仪器下调营收预期", "得州仪器下调营收预期"),  # a company, not a place
+    ("美国撤销华为芯片出口许可", "美国取消华为芯片出口许可"),  # revoke = cancel, no lifting
+])
+def test_one_chinese_story_written_two_ways_is_one_story(a, b):
+    assert conflict(extract(a), extract(b)) is None
+    assert same_story(a, b)
+
+
+def test_a_chinese_ban_lifted_is_resume_and_a_bare_revoke_is_cancel():
+    assert extract("美国解除英伟达向中国出口芯片禁令").events == {"resume"}
+    assert extract("商务部放宽芯片出口限制").events == {"resume"}
+    assert extract("美国撤销华为芯片出口许可").events == {"cancel"}
+    assert extract("公司解除与供应商的合同").events == {"cancel"}
+
+
 def test_a_chinese_place_swap_needs_the_rest_alike():
     a = extract("比亚迪在匈牙利建厂")
     assert a.places == {"匈牙利"} and a.cjk_rest == "比亚迪在建厂"

@@ -25,7 +25,11 @@ from dataclasses import dataclass
 
 from bot.matching.normalize import analyse
 from bot.stories.lexicon import (
+    CJK_BAN_NOUNS,
     CJK_EVENTS,
+    CJK_LIFT_VERBS,
+    CJK_PLACE_COMPANIES,
+    CJK_PLACE_NAMES,
     CJK_PLACES,
     EVENTS,
     IE_PLURALS,
@@ -122,9 +126,16 @@ def _events(words: list[str], runs: list[str]) -> frozenset[str]:
     kinds = {EVENTS.get(w) or EVENTS.get(s) for w, s in zip(words, stems, strict=True)}
     kinds.update(EVENTS.get(a + "-" + b) for a, b in itertools.pairwise(stems))
     for run in runs:
-        kinds.update(kind for verb, kind in CJK_EVENTS.items() if verb in run)
+        found = {kind for verb, kind in CJK_EVENTS.items() if verb in run}
+        if _lifts(run):  # 解除……禁令: a ban lifted, neither a stop nor a cancellation
+            found = (found - {"stop", "cancel"}) | {"resume"}
+        kinds.update(found)
     kinds.discard(None)
     return frozenset(k for k in kinds if k is not None)
+
+
+def _lifts(run: str) -> bool:
+    return any(v in run for v in CJK_LIFT_VERBS) and any(n in run for n in CJK_BAN_NOUNS)
 
 
 def _bigrams(runs: list[str]) -> set[str]:
@@ -136,13 +147,26 @@ def _bigrams(runs: list[str]) -> set[str]:
     return grams
 
 
-_PLACE = re.compile("|".join(sorted(CJK_PLACES, key=len, reverse=True)))
+_PLACE = re.compile(
+    "|".join(sorted(CJK_PLACES | CJK_PLACE_NAMES.keys() | CJK_PLACE_COMPANIES, key=len,
+                    reverse=True))
+)
 
 
 def _places(runs: list[str]) -> tuple[frozenset[str], str]:
-    """The places the CJK runs name (the longest at each point), and the runs without."""
-    text = "|".join(runs)
-    return frozenset(_PLACE.findall(text)), _PLACE.sub("", text)
+    """The places the CJK runs name (the longest at each point, each under one name; a
+    company named after a place names none), and the runs without them."""
+    places: set[str] = set()
+
+    def take(match: re.Match[str]) -> str:
+        name = match.group()
+        if name in CJK_PLACE_COMPANIES:
+            return name
+        places.add(CJK_PLACE_NAMES.get(name, name))
+        return ""
+
+    rest = _PLACE.sub(take, "|".join(runs))
+    return frozenset(places), rest
 
 
 def _numbers(norm: str) -> frozenset[str]:

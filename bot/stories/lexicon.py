@@ -13,7 +13,17 @@ Words are listed as the features module sees them: normalised, and plurals folde
 from __future__ import annotations
 
 __all__ = [
-    "CJK_EVENTS", "CJK_PLACES", "EVENTS", "IE_PLURALS", "MONTHS", "OPPOSITES", "STOPWORDS",
+    "CJK_BAN_NOUNS",
+    "CJK_EVENTS",
+    "CJK_LIFT_VERBS",
+    "CJK_PLACES",
+    "CJK_PLACE_COMPANIES",
+    "CJK_PLACE_NAMES",
+    "EVENTS",
+    "IE_PLURALS",
+    "MONTHS",
+    "OPPOSITES",
+    "STOPWORDS",
     "WEAK",
 ]
 
@@ -123,10 +133,10 @@ EVENTS: dict[str, str] = {
 # The same kinds in Chinese, found as substrings of a CJK run.
 _CJK_EVENT_WORDS = {
     "stop": "暂停 停止 停供 叫停 中止 断供 禁止 冻结 停产",
-    "resume": "恢复 重启 解禁 复产 放开 解除 撤销",
+    "resume": "恢复 重启 解禁 复产",
     "launch": "发布 推出 亮相 首发 上线",
     "delay": "推迟 延期 延迟",
-    "cancel": "取消 放弃",
+    "cancel": "取消 放弃 撤销 撤回 解除",
     "buy": "收购 并购",
     "sell": "出售 剥离",
     "rise": "上涨 大涨 暴涨 飙升",
@@ -142,10 +152,16 @@ _CJK_EVENT_WORDS = {
 CJK_EVENTS: dict[str, str] = {
     word: kind for kind, words in _CJK_EVENT_WORDS.items() for word in words.split()
 }
+#: A run with one of these verbs and one of these nouns lifts a ban or a curb ("resume":
+#: 解除……禁令, 放开限制); the verbs alone revoke or end (撤销许可, 解除合同: "cancel").
+CJK_LIFT_VERBS = _words("解除 撤销 取消 放开 放宽 松绑")
+CJK_BAN_NOUNS = _words("禁令 禁止 限制 管制 制裁 禁售 封锁")
 
 # Countries, regions and cities, as Chinese titles write them: two titles that differ by
 # one of them swapped for another and nothing else report two stories.  中国 is left out,
-# as "China" is a weak word: "China unit" and "Dongguan plant" are one story.
+# as "China" is a weak word: "China unit" and "Dongguan plant" are one story.  Two names of
+# one place are one place (``CJK_PLACE_NAMES``), and a company named after a place is no
+# place (``CJK_PLACE_COMPANIES``: 德州仪器 is Texas Instruments).
 CJK_PLACES = _words(
     """
     美国 日本 韩国 朝鲜 德国 法国 英国 意大利 西班牙 葡萄牙 匈牙利 波兰 荷兰 比利时 瑞典
@@ -157,4 +173,12 @@ CJK_PLACES = _words(
     伦敦 纽约 硅谷 加州 德州 得州 莫斯科 孟买 班加罗尔 雅加达 曼谷 河内 新德里 迪拜 悉尼
     多伦多 温哥华 布达佩斯 马德里 巴塞罗那 阿姆斯特丹 米兰 罗马 华沙 里斯本 斯德哥尔摩
     """
+)
+#: Other names of a place, as the one it is compared under.
+CJK_PLACE_NAMES: dict[str, str] = {
+    "澳洲": "澳大利亚", "印尼": "印度尼西亚", "得州": "德州", "欧盟": "欧洲",
+}
+CJK_PLACE_COMPANIES = _words(
+    "德州仪器 得州仪器 巴黎世家 北京现代 上海大众 上海汽车 北京汽车 广州汽车 香港交易所 "
+    "东京电子 首尔半导体 新加坡航空 迪拜环球港务"
 )
