@@ -17,6 +17,7 @@ from bot.delivery.pacing import Pacer
 from bot.models import Alert, Headline
 from bot.store import Store
 from bot.story_keeper import StoryKeeper
+from tests.fakes.telegram import visible_text
 
 USER = 4242
 GROUP = -4343
@@ -260,6 +261,33 @@ async def test_a_report_of_a_story_in_a_full_batch_part_still_shows(fake, tmp_pa
         text = world.shown(first.message_id)
         assert "Also: SCMP Tech +1 more" in text and len(fake.messages(GROUP)) == 1 + len(rest)
         assert utf16_len(fake.edits[-1].text) <= 4096
+    finally:
+        world.store.close()
+
+
+async def test_a_batch_edit_short_of_room_shrinks_the_edited_storys_also_first(
+        fake, tmp_path, monkeypatch):
+    """Room for one link only: the story the edit adds to shows "+1 more", the other story
+    of the message keeps its link (all the entries' links went to "+N more")."""
+    import bot.delivery.fold as fold
+    world = World(fake, tmp_path, chat=GROUP)
+    try:
+        world.report(HALT, OTHER, ("KrASIA", OTHER[1]))
+        async with make_bot(fake) as bot:
+            await world.deliver(bot)
+            [msg] = fake.messages(GROUP)
+            assert "Also: KrASIA" in msg.visible and "Also:" not in msg.visible.split("\n")[1]
+            real = fold.render_batch_message
+
+            def one_link_fits(items, also, **kw):
+                return None if sum(f.count("<a ") for f in also) > 1 else real(items, also, **kw)
+
+            monkeypatch.setattr(fold, "render_batch_message", one_link_fits)
+            world.report(HALT_2, minutes=5)
+            report = await world.deliver(bot)
+        assert report.edited == 1 and report.dropped == {}
+        shown = fake.edits[-1].text
+        assert "Also: +1 more" in visible_text(shown) and ">KrASIA</a>" in shown, shown
     finally:
         world.store.close()
 

@@ -175,8 +175,8 @@ class Folder:
                 new = tuple(h for h in ids if not _holds(post, h))
                 entries[at] = replace(entries[at], headlines=entries[at].headlines + new)
         updated = replace(post, entries=tuple(entries))
-        before, after = self.render_post(chat, post, tz, lang), self.render_post(
-            chat, updated, tz, lang)
+        before = self.render_post(chat, post, tz, lang)
+        after = self.render_post(chat, updated, tz, lang, shrink_first=frozenset(added))
         if after is None:
             log.warning("chat %s: message %s cannot show %d more report(s); sent anew",
                         chat.id, post.message_id, len(fold.pairs))
@@ -201,10 +201,12 @@ class Folder:
             entries.setdefault(story, Entry(story)).pairs.append((alert, headline))
         return list(entries.values()), held
 
-    def render_post(self, chat: Chat, post: Post, tz: tzinfo, lang: str
+    def render_post(self, chat: Chat, post: Post, tz: tzinfo, lang: str, *,
+                    shrink_first: frozenset[str] = frozenset()
                     ) -> tuple[str, InlineKeyboardMarkup | None] | None:
         """The text and buttons of the message ``post`` describes; None if a lead headline
-        is gone or it no longer fits even with one "Also:" link, then none ("+N more")."""
+        is gone or it no longer fits even with one "Also:" link, then none ("+N more"): the
+        "Also:" of the stories ``shrink_first`` (those an edit adds to) first, then all."""
         items, reports = [], []
         for entry in post.entries:
             headlines = [self.store.headline(h) for h in entry.headlines]
@@ -219,14 +221,23 @@ class Folder:
             text = render_alert(lead, matches, summary_chars=self.summary_chars, tz=tz,
                                 lang=lang, also=self._also(*reports[0], lang))
             return text, markup
-        for shown in sorted({self.max_sources, min(1, self.max_sources), 0}, reverse=True):
-            also = [also_html(lead, others, max_sources=shown, lang=lang)
-                    for lead, others in reports]
+        for shown in self._shrinking(post, shrink_first):
+            also = [also_html(lead, others, max_sources=n, lang=lang)
+                    for (lead, others), n in zip(reports, shown, strict=True)]
             batch = render_batch_message(items, also, total=post.total, number=post.number,
                                          parts=post.parts, tz=tz, lang=lang)
             if batch is not None:
                 return batch, markup_for(chat.kind, lang, None)
         return None
+
+    def _shrinking(self, post: Post, first: frozenset[str]) -> list[tuple[int, ...]]:
+        """How many "Also:" links each entry may show, try after try: all it has, then one,
+        then none, for the entries of the stories ``first`` alone, then for every entry."""
+        levels = sorted({self.max_sources, min(1, self.max_sources), 0}, reverse=True)
+        tries = [tuple(n if e.story in first else self.max_sources for e in post.entries)
+                 for n in levels]
+        tries += [tuple(n for _ in post.entries) for n in levels]
+        return list(dict.fromkeys(tries))
 
 
 def _holds(post: Post, headline_id: str) -> bool:
