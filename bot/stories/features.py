@@ -121,21 +121,36 @@ def _name_kind(original: str, word: str, loose: bool, first: bool, all_caps: boo
     return "name"
 
 
-def _events(words: list[str], runs: list[str]) -> frozenset[str]:
+def _events(words: list[str], norm: str) -> frozenset[str]:
     stems = [stem(w) for w in words]
     kinds = {EVENTS.get(w) or EVENTS.get(s) for w, s in zip(words, stems, strict=True)}
     kinds.update(EVENTS.get(a + "-" + b) for a, b in itertools.pairwise(stems))
-    for run in runs:
-        found = {kind for verb, kind in CJK_EVENTS.items() if verb in run}
-        if _lifts(run):  # 解除……禁令: a ban lifted, neither a stop nor a cancellation
-            found = (found - {"stop", "cancel"}) | {"resume"}
-        kinds.update(found)
+    kinds.update(_cjk_events(norm))
     kinds.discard(None)
     return frozenset(k for k in kinds if k is not None)
 
 
-def _lifts(run: str) -> bool:
-    return any(v in run for v in CJK_LIFT_VERBS) and any(n in run for n in CJK_BAN_NOUNS)
+_CLAUSE = "[^，。；！？、,.;!?]"
+_LIFT = re.compile(
+    f"({'|'.join(sorted(CJK_LIFT_VERBS))}){_CLAUSE}*?({'|'.join(sorted(CJK_BAN_NOUNS))})"
+)
+_BAN = re.compile("|".join(sorted(CJK_BAN_NOUNS)))
+
+
+def _cjk_events(norm: str) -> set[str]:
+    """The kinds of event a title's Chinese names (over its whole text, Latin names and
+    all: 解除对Nexperia的出口禁令).  A lift verb before a ban noun in one clause is "resume"
+    and not the verb's own "cancel"; a ban noun with no lift verb before it is "stop"."""
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in norm):
+        return set()
+    lifted = _LIFT.search(norm) is not None
+    verbs_left = _LIFT.sub(lambda m: " " + m.group()[len(m.group(1)) :], norm)
+    kinds = {kind for verb, kind in CJK_EVENTS.items() if verb in verbs_left}
+    if lifted:
+        kinds.add("resume")
+    if _BAN.search(_LIFT.sub(" ", norm)):
+        kinds.add("stop")
+    return kinds
 
 
 def _bigrams(runs: list[str]) -> set[str]:
@@ -189,6 +204,7 @@ class _Parsed:
     numbers: frozenset[str]
     raw: list[str]  # every Latin token, in order (for event phrases)
     runs: list[str]  # CJK runs
+    norm: str  # the normalised title (the clauses Chinese events are read in)
 
 
 def _parse(text: str) -> _Parsed:
@@ -199,7 +215,8 @@ def _parse(text: str) -> _Parsed:
     runs = [w for w, c in zip(t.toks, t.cjk, strict=True) if c]
     all_caps = text.isupper()
     loose = all_caps or _is_title_case([o for _, o in latin])
-    out = _Parsed(set(), set(), set(), set(), set(), _numbers(t.norm), [w for w, _ in latin], runs)
+    out = _Parsed(set(), set(), set(), set(), set(), _numbers(t.norm), [w for w, _ in latin], runs,
+                  t.norm)
     for i, (tok, orig) in enumerate(latin):
         if tok in STOPWORDS or tok.isdigit() or len(tok) == 1 or _NOT_WORD.fullmatch(tok):
             continue
@@ -236,7 +253,7 @@ def extract(title: str, summary: str = "") -> Features:
         names=frozenset(p.names),
         guesses=frozenset(p.guesses - p.names),
         numbers=p.numbers,
-        events=_events(p.raw, p.runs),
+        events=_events(p.raw, p.norm),
         grams=grams,
         lower=frozenset(p.lower - p.names - p.guesses),
         opening=frozenset(p.opening - p.names),

@@ -132,8 +132,8 @@ EVENTS: dict[str, str] = {
 
 # The same kinds in Chinese, found as substrings of a CJK run.
 _CJK_EVENT_WORDS = {
-    "stop": "暂停 停止 停供 叫停 中止 断供 禁止 冻结 停产",
-    "resume": "恢复 重启 解禁 复产",
+    "stop": "暂停 停止 停供 叫停 中止 断供 禁止 冻结 停产 停工 收紧 列入实体清单",
+    "resume": "恢复 重启 解禁 复产 放开 放宽 放松 松绑 移出实体清单",
     "launch": "发布 推出 亮相 首发 上线",
     "delay": "推迟 延期 延迟",
     "cancel": "取消 放弃 撤销 撤回 解除",
@@ -146,16 +146,23 @@ _CJK_EVENT_WORDS = {
     "sue": "起诉",
     "settle": "和解",
     "layoff": "裁员",
+    "hire": "招聘 扩招",
+    "recall": "召回",
+    "price": "降价 涨价 提价 减价",
+    "build": "建厂 开建 动工",
+    "produce": "投产 量产",
     "results": "财报 业绩 季度",
     "leave": "辞职 离职 下台",
 }
 CJK_EVENTS: dict[str, str] = {
     word: kind for kind, words in _CJK_EVENT_WORDS.items() for word in words.split()
 }
-#: A run with one of these verbs and one of these nouns lifts a ban or a curb ("resume":
-#: 解除……禁令, 放开限制); the verbs alone revoke or end (撤销许可, 解除合同: "cancel").
-CJK_LIFT_VERBS = _words("解除 撤销 取消 放开 放宽 松绑")
-CJK_BAN_NOUNS = _words("禁令 禁止 限制 管制 制裁 禁售 封锁")
+#: One of these verbs, then in the same clause one of these nouns, lifts a ban or a curb
+#: ("resume": 解除对华为的禁令, 取消稀土出口管制); the verbs alone revoke or end (撤销许可,
+#: 解除合同: "cancel").  A ban noun no such verb comes before imposes one ("stop": 实施制裁,
+#: 加强出口管制).
+CJK_LIFT_VERBS = _words("解除 撤销 取消 放开 放宽 放松 松绑 暂停 中止")
+CJK_BAN_NOUNS = _words("禁令 制裁 限制 管制 禁售 封锁 禁运 关税")
 
 # Countries, regions and cities, as Chinese titles write them: two titles that differ by
 # one of them swapped for another and nothing else report two stories.  中国 is left out,
@@ -176,9 +183,8 @@ CJK_PLACES = _words(
 )
 #: Other names of a place, as the one it is compared under.
 CJK_PLACE_NAMES: dict[str, str] = {
-    "澳洲": "澳大利亚", "印尼": "印度尼西亚", "得州": "德州", "欧盟": "欧洲",
+    "澳洲": "澳大利亚", "印尼": "印度尼西亚", "得州": "德州",
 }
 CJK_PLACE_COMPANIES = _words(
-    "德州仪器 得州仪器 巴黎世家 北京现代 上海大众 上海汽车 北京汽车 广州汽车 香港交易所 "
-    "东京电子 首尔半导体 新加坡航空 迪拜环球港务"
+    "德州仪器 得州仪器 巴黎世家 北京现代 上海大众 香港交易所 首尔半导体 迪拜环球港务"
 )
