@@ -115,3 +115,8 @@ def test_a_run_begun_before_runs_were_dated_counts_from_the_last_success():
     notice = after_poll(ENTRY, failed(state, T0), T0)
     assert state.failing_since == T0 - timedelta(days=3) and state.failures == 4
     assert notice is not None and notice.kind == "failing"
+    never = SourceState(failures=2, watching_since=T0 - timedelta(days=2)).to_dict()
+    del never["failing_since"]  # one that never worked: failing since it was first watched
+    state = SourceState.from_dict(never)
+    state.failed(T0)
+    assert state.failing_since == T0 - timedelta(days=2)

@@ -87,6 +87,7 @@ class AddOutcome:
     reason: str | None = None  # refused: one of REASONS
     detail: str = ""  # refused: plain English (the fetch error, ...), for logs and replies
     shared: bool = False  # added: the URL was polled for another chat already (no fetch)
+    fetched: bool = False  # the add fetched the URL (an import counts its tries by this)
 
     @property
     def ok(self) -> bool:
@@ -195,8 +196,8 @@ async def add_source(
         return refused("unreachable", "the bot is not polling yet")
     found = await _check(services.fetcher, normal, discover_feeds)
     if not isinstance(found, _Fetched):
-        return found
-    return _commit(services, chat_id, found, title)
+        return replace(found, fetched=True)
+    return replace(_commit(services, chat_id, found, title), fetched=True)
 
 
 def _failing(services: Services, entry: SourceEntry) -> bool:

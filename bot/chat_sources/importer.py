@@ -64,15 +64,6 @@ def _own_keys(services: Services, chat_id: int) -> set[str]:
     return {url_key(entry.url) for entry in registry.own(chat_id) + registry.operators()}
 
 
-#: refusals made before any fetch: they use up none of the import's tries
-_UNFETCHED = frozenset({"already_added", "limit_reached", "disabled", "bad_url"})
-
-
-def _fetched(outcome: AddOutcome) -> bool:
-    """Did this add fetch anything (a shared feed is joined without a fetch)?"""
-    return not outcome.shared and outcome.reason not in _UNFETCHED
-
-
 def _key(feed: OpmlFeed) -> str:
     return url_key(normalize_url(feed.url) or feed.url)
 
@@ -112,7 +103,7 @@ async def import_feeds(
             break
         batch, pending = pending[: min(room, left)], pending[min(room, left) :]
         outcomes = await asyncio.gather(*(add(feed) for feed in batch))
-        left -= sum(map(_fetched, outcomes))
+        left -= sum(outcome.fetched for outcome in outcomes)
         _file(report, batch, outcomes)
     return report
 

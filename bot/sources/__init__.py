@@ -100,7 +100,7 @@ class SourceState:
         if self.failures <= 0:
             self.failing_since = now
         elif self.failing_since is None:
-            self.failing_since = self.last_success_at or now
+            self.failing_since = self.last_success_at or self.watching_since or now
         self.failures += 1
 
     def to_dict(self) -> dict[str, Any]:

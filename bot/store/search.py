@@ -10,7 +10,8 @@ match, usually a small one.
 The caller then checks those, newest first, with ``Query.find`` (and a cap).  Every headline is
 also filed under its source (``source_id``), so a query without words (``source:caixin``, a
 whole source) takes that source's headlines, and those stored before sources had ids; a
-scoped query's word candidates, when many, are narrowed to its sources' headlines.
+scoped query's word candidates, when many, are narrowed to its sources' headlines (or rid of
+the headlines of the sources it leaves out).
 
 Removal is lazy: pruned headlines stay in the posting lists until half of the entries are
 dead, then the lists are rebuilt.
@@ -121,6 +122,8 @@ class SearchIndex:
             out |= found
         if include and len(out) > NARROW_ENOUGH:  # a quiet source's match behind many others
             out &= self._in_sources(include)
+        elif query.scope.exclude and len(out) > NARROW_ENOUGH:  # behind a busy one left out
+            out -= self._holding(tuple(map(source_key, sorted(query.scope.exclude))))
         return out & self._live
 
     def _in_sources(self, include: frozenset[str]) -> set[int]:

@@ -141,4 +141,10 @@ def test_a_scoped_keyword_finds_a_quiet_sources_match_behind_many_newer_ones(tmp
         return query.find_in(h.title, h.summary, h.source_id) is not None
 
     assert [h.id for h in store.search(query, 5, where)] == ["h9000"]
+    left_out = parse_query("report -source:op")  # the busy source left out: the same match
+
+    def where_not(h: Headline) -> bool:
+        return left_out.find_in(h.title, h.summary, h.source_id) is not None
+
+    assert [h.id for h in store.search(left_out, 5, where_not)] == ["h9000"]
     store.close()
