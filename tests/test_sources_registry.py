@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
 from bot.core import build_registry
 from bot.sources.registry import CHAT, Registry, SourceEntry, slugify, url_key
@@ -79,3 +81,15 @@ def test_slugs_survive_restarts_and_renames_through_the_store(tmp_path: Path) ->
     with Store.open(path) as store:  # the rename was stored
         entries = store.registry_entries()
         assert [(e["slug"], e["name"]) for e in entries] == [("caixin", "Caixin Global Tech")]
+
+
+@pytest.mark.parametrize("variant", [
+    "https://technode.com:443/feed/", "http://technode.com:80/feed", "https://TechNode.com/feed#top",
+    "https://technode.com/feed?utm_source=tg&utm_medium=bot", "https://technode.com/feed?fbclid=x",
+])
+def test_one_feed_under_another_spelling_is_the_same_feed(variant: str) -> None:
+    """A default port, a tracking parameter or a fragment make no other feed (a chat added
+    the demo feed twice with :443 and got each headline twice)."""
+    assert url_key(variant) == url_key("https://technode.com/feed")
+    assert url_key("https://technode.com/feed?page=2") != url_key("https://technode.com/feed")
+    assert url_key("https://technode.com:8443/feed") != url_key("https://technode.com/feed")

@@ -44,12 +44,21 @@ def _host_slug(url: str) -> str:
     return slugify(parts[0] if len(parts) > 1 else host) or "feed"
 
 
+#: query parameters that track a click, not choose a feed (``?utm_source=tg``)
+_TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "_ga")
+
+
 def url_key(url: str) -> str:
-    """A URL as compared for "the same feed": scheme and host lower case, no fragment, no
-    trailing slash on the path, http and https alike."""
+    """A URL as compared for "the same feed": scheme and host lower case, no default port,
+    no fragment, no tracking parameters, no trailing slash on the path, http and https
+    alike."""
     parts = urlsplit(url.strip())
     path = parts.path.rstrip("/") or ""
-    return urlunsplit(("", (parts.netloc or "").lower(), path, parts.query, ""))
+    host = (parts.netloc or "").lower()
+    for port in (":80", ":443"):
+        host = host.removesuffix(port)
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith(_TRACKING))
+    return urlunsplit(("", host, path, query, ""))
 
 
 @dataclass(frozen=True, slots=True)
