@@ -423,6 +423,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "A query can name at most {limit} sources",
         "zh": "一个查询最多指定 {limit} 个新闻源",
     },
+    "q_source_both": {
+        "en": "{name} is both asked for and left out (-{name}): keep one",
+        "zh": "{name} 既被指定又被排除（-{name}）：请只保留一个",
+    },
     "q_source_excludes": {
         "en": "Following a whole source takes no -word: follow keywords in it instead "
         "(Nexperia source:caixin)",

@@ -123,3 +123,29 @@ def test_list_says_never_matches_only_when_no_source_of_a_keyword_is_left() -> N
     assert rows[1].endswith("(source blog removed)") and "never" not in rows[1]
     assert rows[2].endswith("(source blog removed)") and "never" not in rows[2]
     assert rows[3] == "4. eVTOL"
+
+
+@pytest.mark.parametrize("text", ["source:caixin -source:caixin", "AI source:hn -source:HN"])
+def test_a_source_both_asked_for_and_left_out_is_refused(text: str) -> None:
+    """It followed the whole source (or the keyword in it), the exclusion silently dropped."""
+    with pytest.raises(QueryError) as caught:
+        parse_query(text)
+    assert caught.value.code == "q_source_both"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("AI 🚀", "AI"), ("eVTOL ✈️", "eVTOL"), ("👨\u200d💻 developers", "developers"),
+    ('"flying 🚗 car"', '"flying car"'), ("华为 🚀", "华为"),
+])
+def test_emoji_in_a_keyword_are_left_out_as_headlines_are_read(text: str, shown: str) -> None:
+    """A headline's words are read without emoji: a keyword kept them and never matched."""
+    query = parse_query(text)
+    assert query.text == shown
+    assert query.find(f"News: {shown.strip(chr(34))} 🚀 today") is not None
+    assert parse_query(query.text).key == query.key  # stable once stored
+
+
+def test_a_keyword_of_emoji_alone_is_empty() -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query("🚀 ✈️")
+    assert caught.value.code == "q_empty"

@@ -46,6 +46,7 @@ class QueryError(ValueError):
         "q_bad_source": "{name} is not a source name: write source:name with the short name "
         "/sources shows",
         "q_too_many_sources": "A query can name at most {limit} sources",
+        "q_source_both": "{name} is both asked for and left out (-{name}): keep one",
         "q_source_excludes": "Following a whole source takes no -word: follow keywords in it "
         "instead (Nexperia source:caixin)",
         "q_invisible": "A query cannot hold control or formatting characters (found {char})",

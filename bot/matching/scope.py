@@ -28,6 +28,17 @@ MAX_SOURCES = 5
 #: A source slug: lower-case letters and digits, hyphens inside, at most 32 characters.
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
 _SOURCE = re.compile(r"(?<!\S)(-?)source:(\S*)", re.IGNORECASE)
+#: What joins, varies or tones an emoji (ZWJ, variation selectors, keycap, skin tones)
+_EMOJI_PARTS = re.compile("[\u200d\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff]")
+
+
+def _without_symbols(text: str) -> str:
+    """``text`` without emoji and other pictographs (Unicode "So"): a headline's words are
+    read without them, so a keyword holding one (``AI 🚀``) would never match."""
+    if not any(unicodedata.category(ch) == "So" for ch in text):
+        return text
+    plain = "".join(" " if unicodedata.category(ch) == "So" else ch for ch in text)
+    return " ".join(_EMOJI_PARTS.sub("", plain).split())
 
 
 def _split(text: str) -> tuple[str, Scope]:
@@ -42,6 +53,8 @@ def _split(text: str) -> tuple[str, Scope]:
         name = m.group(2).casefold()
         if not SLUG.fullmatch(name):
             raise QueryError("q_bad_source", name=f"source:{m.group(2)[:40]}")
+        if name in (include if m.group(1) else exclude):
+            raise QueryError("q_source_both", name=f"source:{name}")
         (exclude if m.group(1) else include).add(name)
         rest.append(text[last: m.start()])
         last = m.end()
@@ -49,7 +62,7 @@ def _split(text: str) -> tuple[str, Scope]:
     if len(include | exclude) > MAX_SOURCES:
         raise QueryError("q_too_many_sources", limit=MAX_SOURCES)
     return " ".join(part.strip() for part in rest if part.strip()), Scope(
-        frozenset(include), frozenset(exclude - include)
+        frozenset(include), frozenset(exclude)
     )
 
 
@@ -60,6 +73,7 @@ def parse_query(text: str) -> Query:
     raw = unicodedata.normalize("NFKC", text).strip()
     if len(raw) > MAX_QUERY_LENGTH:
         raise QueryError("q_too_long", limit=MAX_QUERY_LENGTH, length=len(raw))
+    raw = _without_symbols(raw)
     rest, scope = _split(raw)
     if not scope:
         return parse_terms(raw)
