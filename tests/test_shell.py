@@ -14,6 +14,7 @@ from bot.shell.api import BOT_ID, Person, ShellApi
 from bot.shell.cli import choose_store, config_settings, demo_settings
 from bot.shell.demo import DEMO_URL, DemoFeed
 from bot.shell.render import PLAIN, HtmlError, Terminal, render, visible
+from bot.sources.netguard import AddressRefused
 from bot.store import Store
 
 # ---------------------------------------------------------------------------- render
@@ -68,6 +69,22 @@ async def test_messages_are_printed_with_numbered_buttons_and_edits():
         "bot: **Hi**\n     [1] Unfollow eVTOL  [2] Site <https://x.example>\n"
         "bot (edited): Bye\n"
     )
+
+
+async def test_a_document_the_bot_sends_is_shown_with_its_first_lines():
+    """/export's OPML file: its name, its size and its opening lines under the caption (the
+    shell answered sendDocument 400, and /export ended in "something went wrong")."""
+    shell, out = api()
+    body = "\n".join(f"line {n}" for n in range(20)).encode()
+    status, answer = await shell.call("sendDocument", {"chat_id": shell.person.chat_id,
+                                                       "caption": "2 source(s)"},
+                                      {"document": ("newsbot-sources.opml", body, "text/xml")})
+    assert status == 200 and answer["result"]["document"]["file_name"] == "newsbot-sources.opml"
+    text = out.getvalue()
+    assert "2 source(s)" in text and "newsbot-sources.opml (" in text and "line 11" in text
+    assert "line 12" not in text and "8 more lines" in text
+    status, _ = await shell.call("sendDocument", {"chat_id": shell.person.chat_id})
+    assert status == 400
 
 
 async def test_errors_are_telegrams():
@@ -151,6 +168,12 @@ def test_the_demo_feed_shows_the_baseline_then_one_more_per_poll():
     sizes = [len(client.get(DEMO_URL).json()["items"]) for _ in range(3)]
     assert sizes == [demo.baseline, demo.baseline + 1, demo.baseline + 2]
     assert client.get(DEMO_URL.replace("cx-tech", "other")).status_code == 404
+    with pytest.raises(AddressRefused, match="loopback"):  # refused as the bot refuses it
+        client.get("http://localhost/feed")
+    with pytest.raises(AddressRefused, match="private"):
+        client.get("http://10.0.0.1/feed")
+    with pytest.raises(httpx.ConnectError, match="no network"):  # not "HTTP 404"
+        client.get("https://technode.com/feed/")
     newest = client.get(DEMO_URL).json()["items"][0]
     assert newest["title"] == demo.items[demo.baseline + 2].title
     nexperia = parse_query("Nexperia")

@@ -161,9 +161,13 @@ class ShellApi:
 
     # ------------------------------------------------------------------ the Bot API
 
-    async def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """Answer one Bot API call: (HTTP status, Telegram's JSON envelope)."""
+    async def call(self, method: str, params: dict[str, Any],
+                   files: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        """Answer one Bot API call: (HTTP status, Telegram's JSON envelope); ``files``: the
+        uploads of the call by part name, ``(file name, content, type)``."""
         name = method.lower()
+        if files:
+            params = {**params, _FILES: files}
         handler = _METHODS.get(name)
         if handler is None:
             return 400, _error(400, f"Bad Request: the shell does not answer {method}")
@@ -251,6 +255,30 @@ class ShellApi:
         self.terminal.message(text, params.get("parse_mode"), markup)
         return {**message, **({"reply_markup": markup} if markup else {})}
 
+    async def _send_document(self, params: dict[str, Any]) -> Any:
+        """A file the bot sends (``/export``): its name, size and, for a short text file, its
+        first lines, under the caption."""
+        self._check_chat(params)
+        uploads = list((params.get(_FILES) or {}).values())
+        if not uploads:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        file_name, content, _ = uploads[0]
+        data = content if isinstance(content, bytes) else content.read()
+        caption = str(params.get("caption") or "")
+        message = {**self._bot_message(next(self._ids), ""), "caption": caption,
+                   "document": {"file_id": f"shell-file-{len(self.messages)}",
+                                "file_unique_id": "shell", "file_name": file_name,
+                                "file_size": len(data)}}
+        del message["text"]
+        self.terminal.message(caption, params.get("parse_mode"), self._markup(params))
+        self.terminal.note(f"a file: {file_name} ({len(data):,} bytes)")
+        lines = data.decode("utf-8", "replace").splitlines()
+        for line in lines[:_FILE_LINES]:
+            self.terminal.note("  " + line)
+        if len(lines) > _FILE_LINES:
+            self.terminal.note(f"  ... {len(lines) - _FILE_LINES} more lines")
+        return message
+
     def _find(self, params: dict[str, Any]) -> Shown:
         self._check_chat(params)
         shown = self.messages.get(int(params.get("message_id") or 0))
@@ -326,6 +354,8 @@ class ShellApi:
 
 
 _BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "newsbot", "username": BOT_USERNAME}
+_FILES = "__files__"  # a call's uploads among its parameters
+_FILE_LINES = 12  # of a file the bot sends, the lines shown
 _Handler = Callable[[ShellApi, dict[str, Any]], Awaitable[Any]]
 _METHODS: dict[str, _Handler] = {
     "getme": ShellApi._get_me,
@@ -336,6 +366,7 @@ _METHODS: dict[str, _Handler] = {
     "deletemycommands": ShellApi._true,
     "getmycommands": ShellApi._get_my_commands,
     "sendmessage": ShellApi._send_message,
+    "senddocument": ShellApi._send_document,
     "editmessagetext": ShellApi._edit_message_text,
     "editmessagereplymarkup": ShellApi._edit_message_reply_markup,
     "answercallbackquery": ShellApi._answer_callback_query,
@@ -381,5 +412,6 @@ class ShellRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         endpoint = urlsplit(url).path.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data is not None else {}
-        status, body = await self.api.call(endpoint, params)
+        files = request_data.multipart_data if request_data is not None else None
+        status, body = await self.api.call(endpoint, params, files)
         return status, json.dumps(body, ensure_ascii=False).encode()

@@ -9,16 +9,18 @@ matching and outbox.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
 from bot.matching import Query
 from bot.models import utcnow
+from bot.sources.netguard import AddressRefused, refusal
 
 __all__ = ["DEMO_NAME", "DEMO_URL", "DemoFeed", "DemoItem"]
 
@@ -73,6 +75,8 @@ class DemoFeed:
         return any(query.find(item.title, item.summary) for item in self.remaining())
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host != httpx.URL(DEMO_URL).host:
+            _elsewhere(request.url.host)
         if str(request.url.copy_with(query=None)) != DEMO_URL:
             return httpx.Response(404, text="not found")
         self.requests += 1
@@ -95,3 +99,16 @@ class DemoFeed:
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
+
+
+def _elsewhere(host: str) -> NoReturn:
+    """Any other address: refused as the bot refuses it (a loopback or private address), or
+    unreachable, as the shell has no network."""
+    literal = "127.0.0.1" if host.lower() in ("localhost", "localhost.") else host.strip("[]")
+    try:
+        reason = refusal(host, [literal]) if ipaddress.ip_address(literal) else None
+    except ValueError:  # a host name: no network to resolve it on
+        reason = None
+    if reason is not None:
+        raise AddressRefused(reason)
+    raise httpx.ConnectError(f"the shell has no network: only {DEMO_URL} answers")
