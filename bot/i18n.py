@@ -94,14 +94,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "plurals. <code>A OR B</code> for either, <code>-word</code> to exclude "
         "(<code>Nexperia -rumor</code>). Words side by side must all appear "
         "(<code>华为 chip</code>). Chinese, Japanese and Korean text matches anywhere "
-        "(<code>华为</code>). Up to {max_queries} keywords per chat, {max_chars} characters "
-        "each.",
+        "(<code>华为</code>). <code>source:caixin</code> follows all of a source, "
+        "<code>Nexperia source:caixin</code> a keyword in it, <code>AI -source:hn</code> leaves "
+        "one out (the names are in /sources). Up to {max_queries} keywords per chat, "
+        "{max_chars} characters each.",
         "zh": "<b>关键词规则</b>：不区分大小写，按整词匹配，复数和所有格也算（<code>eVTOL</code> 可"
         "匹配 “eVTOLs”）。<code>AI</code>、<code>US</code>、<code>TSMC</code> 等短大写词只匹配"
         "大写。短语按顺序匹配，连字符不影响（<code>low altitude economy</code>）。"
         "<code>\"精确短语\"</code> 加引号则不匹配复数。<code>A OR B</code> 表示任一，"
         "<code>-词</code> 表示排除（<code>Nexperia -rumor</code>）。并列的几部分须同时出现"
-        "（<code>华为 chip</code>）。中日韩文字按子串匹配（<code>华为</code>）。每个聊天最多 "
+        "（<code>华为 chip</code>）。中日韩文字按子串匹配（<code>华为</code>）。"
+        "<code>source:caixin</code> 关注某个新闻源的全部新闻，<code>Nexperia source:caixin</code> "
+        "只关注其中的关键词，<code>AI -source:hn</code> 排除某个新闻源（名称见 /sources）。每个聊天最多 "
         "{max_queries} 个关键词，每个最长 {max_chars} 个字符。",
     },
     "follow_usage": {
@@ -242,8 +246,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "📰 汇总模式：推送将在 {times}（{zone}）集中发送。/instant 恢复即时推送。",
     },
     "digest_usage": {
-        "en": "Usage: <code>/digest 08:00 18:00</code> (times in {zone}; see /timezone).",
-        "zh": "用法：<code>/digest 08:00 18:00</code>（时区 {zone}，见 /timezone）。",
+        "en": "Usage: <code>/digest 08:00 18:00</code> (times in {zone}; see /timezone). "
+        "<code>/digest off</code> or /instant sends alerts at once again.",
+        "zh": "用法：<code>/digest 08:00 18:00</code>（时区 {zone}，见 /timezone）。"
+        "<code>/digest off</code> 或 /instant 恢复即时推送。",
     },
     "instant_set": {
         "en": "⚡ Instant mode: alerts arrive as soon as news appears.",

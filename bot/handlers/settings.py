@@ -55,6 +55,9 @@ async def digest(request: Request) -> None:
     if not words:
         await request.reply(request.t("digest_usage", zone=zone))
         return
+    if len(words) == 1 and words[0].casefold() in QUIET_OFF:  # /digest off: as /instant
+        await _instant(request)
+        return
     try:
         times = schedule.parse_digest_times(words)
     except schedule.ScheduleError as exc:
@@ -68,6 +71,10 @@ async def digest(request: Request) -> None:
 @for_chat(admins_only=True, channels=True)
 async def instant(request: Request) -> None:
     """/instant: alerts as soon as news appears (the default)."""
+    await _instant(request)
+
+
+async def _instant(request: Request) -> None:
     request.core.store.set_setting(request.chat.id, "digest", [])
     await request.reply(request.t("instant_set"))
     request.core.wake_delivery()  # what the digest was holding goes out now

@@ -21,6 +21,7 @@ async def test_start_and_help(newsbot: Bot):
     for command in ("/follow", "/unfollow", "/list", "/latest", "/help"):
         assert command in reply
     assert "/follow eVTOL" in reply and "/latest Nexperia" in reply
+    assert "Nexperia source:caixin" in reply and "-source:hn" in reply  # the rules say so
 
 
 async def test_command_menu_is_registered_at_start(newsbot: Bot):

@@ -109,6 +109,9 @@ async def test_settings_shows_everything(newsbot: Bot):
     assert "08:00" in await text_of(newsbot, USER, "/digest 8")
     assert "HH:MM" in await text_of(newsbot, USER, "/digest 25:00")
     assert "Instant" in await text_of(newsbot, USER, "/instant")
+    assert "08:00" in await text_of(newsbot, USER, "/digest 08:00")
+    assert "Instant" in await text_of(newsbot, USER, "/digest off")  # as /quiet off does
+    assert "/digest off" in await text_of(newsbot, USER, "/digest")  # the usage names it
     assert "removed" in await text_of(newsbot, USER, "/quiet off")
     assert "not a time zone" in await text_of(newsbot, USER, "/timezone Mars/Olympus")
     assert "instant" in await text_of(newsbot, USER, "/settings")
