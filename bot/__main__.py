@@ -92,7 +92,10 @@ def setup_logging(level: str, token: str | None, *secrets: str | None) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="newsbot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="newsbot: a Telegram bot that alerts chats to the tech news they follow.",
+    )
     parser.add_argument(
         "--config", help="TOML config file (default: $NEWSBOT_CONFIG, ./config.toml)"
     )

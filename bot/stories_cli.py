@@ -146,8 +146,17 @@ def run_stories(path: str | None, *, as_json: bool, rule: Rule = DEFAULT_RULE,
         else:
             when = report.published.isoformat(timespec="minutes") if report.published else "-"
             print(f"{story:>6}  {when:<22} {report.source}: {report.title}", file=out)
-    print(f"newsbot: {len(reports)} headlines, {len(set(stories))} stories", file=sys.stderr)
+    out.flush()  # the tally (standard error) after the lines, not among them
+    print(f"newsbot: {_count(len(reports), 'headline')}, {_count(len(set(stories)), 'story')}",
+          file=sys.stderr)
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 headline``, ``2 headlines``, ``2 stories``."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun[:-1]}ies" if noun.endswith("y") else f"{n} {noun}s"
 
 
 # ------------------------------------------------------------------ the store's stories
@@ -182,9 +191,11 @@ def stored_stories(settings: Settings, *, as_json: bool, out: TextIO | None = No
     for story, reports in stories.items():
         _print_story(story, reports, as_json, out)
     several = sum(1 for reports in stories.values() if len({h.source for h in reports}) > 1)
-    print(f"newsbot: {sum(map(len, stories.values()))} headlines in {len(stories)} stories "
-          f"({several} from several sources) in the last {hours:g} h"
-          + (f"; {unfiled} headlines without a story" if unfiled else ""), file=sys.stderr)
+    out.flush()
+    print(f"newsbot: {_count(sum(map(len, stories.values())), 'headline')} in "
+          f"{_count(len(stories), 'story')} ({several} from several sources) in the last "
+          f"{hours:g} h" + (f"; {_count(unfiled, 'headline')} without a story" if unfiled else ""),
+          file=sys.stderr)
     return 0
 
 

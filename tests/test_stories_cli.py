@@ -176,3 +176,9 @@ def test_input_is_folded_by_the_configs_stories_settings(tmp_path):
     assert strict.returncode == 0, strict.stderr
     assert "3 headlines, 2 stories" in default.stderr
     assert "3 headlines, 3 stories" in strict.stderr  # exactly the bot's rule, as configured
+
+
+def test_one_headline_is_counted_in_the_singular(tmp_path):
+    path = write(tmp_path, LINES[:1])
+    done = run(tmp_path, "stories", "--input", str(path))
+    assert done.returncode == 0 and "newsbot: 1 headline, 1 story" in done.stderr, done.stderr
