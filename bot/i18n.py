@@ -443,6 +443,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "label_batch": {"en": "{count} new headlines", "zh": "{count} 条新标题"},
     # the other sources of a story under its alert (issue 13): "Also: SCMP Tech · TechNode"
     "label_also": {"en": "Also", "zh": "另见"},
+    # what follows a label ("Matched: ", "匹配：") and what separates listed times
+    "label_colon": {"en": ": ", "zh": "："},
+    "list_separator": {"en": ", ", "zh": "、"},
     "label_more": {"en": "+{count} more", "zh": "另有 {count} 家"},
     "sources_heading": {"en": "<b>Sources</b>", "zh": "<b>新闻源</b>"},
     "source_line": {

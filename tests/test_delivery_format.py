@@ -369,3 +369,14 @@ def test_an_alert_keeps_its_also_however_long_its_parts():
                           also=also_html(lead, others[:n])) for n in (1, 2, 3)]
     assert all("Also: " in text and utf16_len(text) <= MAX_MESSAGE_CHARS for text in texts)
     assert len(set(texts)) == 3  # each later report changes the message: it is edited
+
+
+def test_chinese_labels_take_a_full_width_colon_and_times_are_numbers():
+    """An alert in Chinese reads 匹配：, not 匹配: ; /latest's times are the same numbers in
+    both languages (they were "01 May", English, under a Chinese heading)."""
+    h = headline()
+    matches = plain_matches(["eVTOL"])
+    assert "匹配：eVTOL" in render_alert(h, matches, lang="zh")
+    assert "Matched: eVTOL" in render_alert(h, matches, lang="en")
+    latest = render_latest([h], "最新标题")
+    assert "05-01 14:03 UTC" in latest and "May" not in latest

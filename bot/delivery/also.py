@@ -54,7 +54,7 @@ def also_html(lead: Headline, reports: Sequence[Headline], *, max_sources: int =
         return ""
     links = [_link(h) for h in others[: max(0, max_sources)]]
     while True:
-        text = f"{t(lang, 'label_also')}: " + " · ".join(links)
+        text = t(lang, "label_also") + t(lang, "label_colon") + " · ".join(links)
         if len(others) > len(links):
             more = html.escape(t(lang, "label_more", count=len(others) - len(links)))
             text += (" " if links else "") + more

@@ -157,8 +157,8 @@ def _fmt_time(published: datetime | None, tz: tzinfo | None, *, short: bool = Fa
         published = published.replace(tzinfo=UTC)
     local = published.astimezone(tz or UTC)
     name = local.tzname() or "UTC"
-    if short:
-        return f"{local:%d %b %H:%M} {name}"
+    if short:  # numbers only: the same in every language
+        return f"{local:%m-%d %H:%M} {name}"
     return f"{local:%Y-%m-%d %H:%M} {name}"
 
 
@@ -256,7 +256,7 @@ def _render_alert(
     names = _query_names(matches)
     if names:
         joined = cut_text(", ".join(names), max(20, int(_QUERIES_CHARS * scale)), sentence=False)
-        lines.append(t(lang, "label_matched") + ": " + _esc(joined))
+        lines.append(t(lang, "label_matched") + t(lang, "label_colon") + _esc(joined))
     return "\n".join(lines)
 
 

@@ -26,7 +26,8 @@ def settings_text(core: Core, chat: Chat, lang: str) -> str:
     """The /settings answer for ``chat`` in ``lang``."""
     s = chat.settings
     digest = s.get("digest") or []
-    mode = t(lang, "mode_digest", times=", ".join(digest)) if digest else t(lang, "mode_instant")
+    mode = (t(lang, "mode_digest", times=t(lang, "list_separator").join(digest)) if digest
+            else t(lang, "mode_instant"))
     quiet = "–".join(s["quiet"]) if s.get("quiet") else t(lang, "none")
     until = schedule.paused_until(s, core.clock())
     paused = (
@@ -65,7 +66,8 @@ async def digest(request: Request) -> None:
         await request.reply(reason + "\n" + request.t("digest_usage", zone=zone))
         return
     request.core.store.set_setting(request.chat.id, "digest", times)
-    await request.reply(request.t("digest_set", times=", ".join(times), zone=zone))
+    await request.reply(request.t("digest_set", times=request.t("list_separator").join(times),
+                                  zone=zone))
 
 
 @for_chat(admins_only=True, channels=True)
