@@ -118,6 +118,7 @@ OPML_TEXTS: dict[str, dict[str, str]] = {
     "opml_reason_already_added": {"en": "already here", "zh": "已经有了"},
     "opml_reason_disabled": {"en": "sources of your own are off", "zh": "自定义新闻源已关闭"},
     "opml_reason_bad_url": {"en": "not a web address", "zh": "不是网址"},
+    "opml_reason_url_too_long": {"en": "an address too long", "zh": "网址太长"},
     "opml_reason_unavailable": {
         "en": "could not be saved just now (try again later)",
         "zh": "暂时无法保存（请稍后再试）",

@@ -144,6 +144,11 @@ SOURCE_TEXTS: dict[str, dict[str, str]] = {
         "en": "This bot does not take sources of your own; /sources lists the ones it has.",
         "zh": "本机器人不接受自定义新闻源；/sources 列出了已有的新闻源。",
     },
+    "addsource_refused_url_too_long": {
+        "en": "⚠️ That address is too long ({detail}): an address of at most 2,000 characters "
+        "is read.",
+        "zh": "⚠️ 这个网址太长（{detail}）：最多读取 2,000 个字符的网址。",
+    },
     "addsource_refused_bad_url": {
         "en": "⚠️ <b>{detail}</b> is not a web address. Send one like "
         "<code>https://technode.com/feed/</code>.",

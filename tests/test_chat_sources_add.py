@@ -162,8 +162,11 @@ async def test_refusals_each_with_its_reason_and_nothing_stored(core, feeds, int
         assert outcome.detail
     direct = await add_source(core, CHAT, f"http://127.0.0.2:{internal.port}/feed")
     assert direct.reason == "forbidden_address" and "loopback" in direct.detail
-    for bad in ("", "ftp://x.example/f", "http://user:pw@x.example/f", "not a url", "http://"):
+    for bad in ("", "ftp://x.example/f", "http://user:pw@x.example/f", "not a url", "http://",
+                "华为", "<b>x</b>", "https://<b>x</b>"):  # words are no host names
         assert (await add_source(core, CHAT, bad)).reason == "bad_url", bad
+    long = await add_source(core, CHAT, "https://example.com/" + "x" * 3000)
+    assert long.reason == "url_too_long" and long.detail == "3,020 characters"
     assert internal.connections == 0
     assert core.store.stats() == before and core.registry.own(CHAT) == []
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -59,7 +60,7 @@ __all__ = [
 #: Why an add is refused (each has its reply ``addsource_refused_<reason>`` in ``bot.i18n``)
 REASONS = (
     "not_a_feed", "unreachable", "too_large", "redirect_loop", "forbidden_address",
-    "limit_reached", "already_added", "disabled", "bad_url", "unavailable",
+    "limit_reached", "already_added", "disabled", "bad_url", "url_too_long", "unavailable",
 )
 MAX_URL_CHARS = 2000
 MAX_TITLE_CHARS = 64
@@ -105,12 +106,28 @@ class RemoveOutcome:
     removed_queries: tuple[str, ...] = ()  # the chat's keywords scoped to it alone, unfollowed
 
 
+#: what a typed address without a scheme starts with: a host name with a dot, or an IP
+_HOSTLIKE = re.compile(r"(?:[\w-]+\.)+[\w-]+(?::\d+)?(?:[/?#]|$)|\[[0-9a-fA-F:.]+\]|localhost\b")
+
+
+def _host_ok(host: str) -> bool:
+    """A host a URL may name: an IP address, or a name of letters, digits, hyphens and dots
+    (in any script, as IDNA encodes it; an underscore, which some hosts have)."""
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return re.fullmatch(r"[0-9a-z._-]+|[0-9a-f:.]+", ascii_host.lower()) is not None
+
+
 def normalize_url(text: str) -> str | None:
     """A URL as typed (``technode.com/feed``, ``<https://...>``) -> ``https://technode.com/feed``;
     None when it is no http(s) URL of a host (or carries a user name or password)."""
     text = text.strip().strip("<>").strip()
     if not text or len(text) > MAX_URL_CHARS or any(c.isspace() for c in text):
         return None
+    if "://" not in text and not _HOSTLIKE.match(text):
+        return None  # 华为, <b>x</b>: words, not an address
     if "://" not in text:
         text = "https://" + text
     try:
@@ -120,6 +137,8 @@ def normalize_url(text: str) -> str | None:
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not host or "@" in parts.netloc:
+        return None
+    if not _host_ok(host):
         return None
     return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, parts.query, ""))
 
@@ -185,7 +204,9 @@ async def add_source(
     chat_id = services.registry.current(chat_id)
     normal = normalize_url(url)
     if normal is None:
-        return refused("bad_url", url[:100])
+        if len(url.strip()) > MAX_URL_CHARS:
+            return refused("url_too_long", f"{len(url.strip()):,} characters")
+        return refused("bad_url", url[:100] + ("…" if len(url) > 100 else ""))
     early = _known(services, chat_id, normal)
     if early is not None:
         return early
