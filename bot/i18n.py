@@ -119,8 +119,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "phrase.",
         "zh": "这个关键词有 {length} 个字符，上限是 {limit}。请换一个短一些的。",
     },
-    "bad_query": {"en": "I can't follow that: {reason}", "zh": "无法关注：{reason}"},
-    "bad_search": {"en": "I can't search for that: {reason}", "zh": "无法搜索：{reason}"},
+    "bad_query": {"en": "I can't follow that. {reason}", "zh": "无法关注：{reason}"},
+    "bad_search": {"en": "I can't search for that. {reason}", "zh": "无法搜索：{reason}"},
     "already": {"en": "You already follow <b>{query}</b>.", "zh": "你已经关注了 <b>{query}</b>。"},
     "too_many": {
         "en": "This chat follows {count} keywords, the limit is {limit}. Remove one with "

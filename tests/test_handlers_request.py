@@ -182,3 +182,21 @@ def test_every_handler_has_a_one_line_docstring(harness: Harness):
         doc = (callback.__doc__ or "").strip()
         assert doc, f"{callback.__qualname__} has no docstring"
         assert len(doc.splitlines()[0]) <= 100, callback.__qualname__
+
+
+def test_a_refusal_about_sources_gives_no_keyword_examples():
+    """"source: is not a source name …; for example: eVTOL, …" helped nobody: a refusal about
+    the sources names its own fix, one about keywords shows examples."""
+    from bot.handlers.wording import query_reason
+    from bot.matching import QueryError, parse_query
+
+    def reason(text: str) -> str:
+        try:
+            parse_query(text)
+        except QueryError as exc:
+            return query_reason("en", exc)
+        raise AssertionError(text)
+
+    assert "for example" not in reason("AI source:")
+    assert "for example" not in reason("source:a -source:a")
+    assert "for example" in reason('"unbalanced')

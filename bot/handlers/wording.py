@@ -15,10 +15,16 @@ from bot.i18n import t
 from bot.matching import QueryError
 from bot.schedule import ScheduleError
 
+#: refusals about a query's sources: keyword examples would not help (each names its fix)
+_SOURCE_CODES = frozenset({"q_bad_source", "q_too_many_sources", "q_source_both",
+                           "q_source_excludes"})
+
 
 def query_reason(lang: str, error: QueryError) -> str:
-    """Why a query was refused, and examples of good ones (HTML-escaped)."""
-    return html.escape(t(lang, error.code, **error.arguments) + t(lang, "query_examples"))
+    """Why a query was refused, and, unless it is about its sources, examples of good ones
+    (HTML-escaped)."""
+    examples = "" if error.code in _SOURCE_CODES else t(lang, "query_examples")
+    return html.escape(t(lang, error.code, **error.arguments) + examples)
 
 
 def schedule_reason(lang: str, error: ScheduleError) -> str:
