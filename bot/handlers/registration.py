@@ -105,15 +105,18 @@ def opml_files() -> filters.BaseFilter:
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    """A command the bot does not know: point to /help (in groups, only if addressed to us)."""
+    """A command the bot does not know: point to /help (in groups, only if addressed to us);
+    one addressed to another bot is left alone everywhere (``/follow@otherbot``: the bot
+    knows /follow, but was not asked)."""
     message = update.effective_message
     chat = update.effective_chat
     if message is None or chat is None or not message.text:
         return
     command = message.text.split(maxsplit=1)[0]
     name, _, target = command.partition("@")
-    if chat.type != "private" and target.lower() != (context.bot.username or "").lower():
-        return  # in groups, only answer commands addressed to this bot by name
+    ours = target.lower() == (context.bot.username or "").lower()
+    if (target and not ours) or (chat.type != "private" and not ours):
+        return  # another bot's; in groups, only commands addressed to this bot by name
     lang = lang_of(update, context)
     await reply(update, t(lang, "unknown_command", command=shown(name)))
 

@@ -261,3 +261,14 @@ async def test_a_press_on_a_message_telegram_no_longer_shows_still_acts(newsbot:
     await newsbot.say(USER, "/list")  # one chat's updates are handled in turn: the press is over
     assert not newsbot.fake.edits
     assert newsbot.core.metrics.errors.labels(kind="handler")._value.get() == 0
+
+
+async def test_a_command_for_another_bot_is_left_alone_in_a_private_chat_too(newsbot: Bot):
+    """``/follow@otherbot eVTOL`` was answered "I don't know /follow" (the bot knows it)."""
+    before = len(newsbot.fake.messages(USER))
+    newsbot.fake.push_message(USER, "/follow@otherbot eVTOL")
+    listing = await newsbot.say(USER, "/list")  # one chat's updates in turn: the first is done
+    assert len(newsbot.fake.messages(USER)) == before + 1
+    assert "follows no keywords" in visible_text(listing.text)
+    assert newsbot.core.store.subscriptions(USER) == []
+    assert "don't know" in await text_of(newsbot, USER, f"/nosuch@{BOT_USERNAME}")
