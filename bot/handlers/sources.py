@@ -227,13 +227,19 @@ async def removesource(request: Request) -> None:
     """/removesource <name>: remove one of this chat's own sources."""
     name = request.text.strip()
     own = request.core.registry.own(request.chat.id)
-    if not own:
+    if not own and not _operators(request, name):
         await request.reply(request.t("removesource_none"))
         return
     if not name:
         await request.reply(request.t("removesource_usage", names=_slugs(own)))
         return
     await request.reply_all(pack_lines(removal_lines(request, name)))
+
+
+def _operators(request: Request, name: str) -> bool:
+    """Does ``name`` name one of the operator's sources (which only the operator changes)?"""
+    folded = name.strip().removeprefix("source:").casefold()
+    return any(e.slug == folded for e in request.core.registry.operators())
 
 
 def _slugs(entries: list[SourceEntry]) -> str:
@@ -250,8 +256,8 @@ def removal_lines(request: Request, name: str) -> list[str]:
         return [request.t("addsource_refused_unavailable")]
     entry = outcome.entry
     if entry is None:
-        folded = name.strip().removeprefix("source:").casefold()
-        if any(e.slug == folded for e in core.registry.operators()):
+        if _operators(request, name):
+            folded = name.strip().removeprefix("source:").casefold()
             return [request.t("removesource_operator", name=html.escape(folded))]
         return [request.t("removesource_unknown", name=shown(name),
                           names=_slugs(core.registry.own(chat_id)) or "-")]

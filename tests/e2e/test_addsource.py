@@ -156,6 +156,7 @@ async def test_removesource_takes_the_keywords_that_named_it(bot: Bot, feeds: Fe
     await say(bot, USER, f"/addsource {feeds.url('/tn.xml')}")
     await say(bot, USER, "/follow Nexperia source:test-feed")
     await say(bot, USER, "/follow eVTOL")
+    assert "bot's own sources" in await say(bot, OTHER, "/removesource caixin-tech")  # none own
     assert "Send /removesource with the name" in await say(bot, USER, "/removesource")
     unknown = await say(bot, USER, "/removesource nope")
     assert "no source of its own named nope" in unknown and "test-feed" in unknown
