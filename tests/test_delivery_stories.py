@@ -6,6 +6,7 @@ Deliverer, store and StoryKeeper against the strict fake Bot API."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -79,6 +80,20 @@ async def make_bot(fake):
     pacer = Pacer(private_interval=0.01, group_interval=0.01)
     async with ExtBot(fake.token, base_url=fake.base_url, rate_limiter=pacer) as bot:
         yield bot
+
+
+def edits_lose_their_answer(monkeypatch) -> Callable[[], None]:
+    """From now on an edit reaches Telegram but its answer is lost (TimedOut); the function
+    returned puts the real edit back."""
+    from telegram.error import TimedOut
+    real = ExtBot.edit_message_text
+
+    async def lossy(self, *args, **kwargs):
+        await real(self, *args, **kwargs)
+        raise TimedOut("answer lost")
+
+    monkeypatch.setattr(ExtBot, "edit_message_text", lossy)
+    return lambda: monkeypatch.setattr(ExtBot, "edit_message_text", real)
 
 
 @pytest.fixture
@@ -316,24 +331,17 @@ async def test_an_edit_whose_answer_was_lost_is_sent_again_and_keeps_its_link(
     """Telegram applied the edit but its answer was lost (TimedOut): the post already holds
     the report (stored in the granted slot) and the report is tried again, so no later edit
     takes the link off; an edit sent twice is "not modified", which counts as sent."""
-    from telegram.error import TimedOut
-    real = ExtBot.edit_message_text
-
-    async def lossy(self, *args, **kwargs):
-        await real(self, *args, **kwargs)
-        raise TimedOut("answer lost")
-
     world.report(HALT)
     async with make_bot(fake) as bot:
         await world.deliver(bot)
         [msg] = fake.messages(USER)
-        monkeypatch.setattr(ExtBot, "edit_message_text", lossy)
+        restore = edits_lose_their_answer(monkeypatch)
         [b] = world.report(HALT_2, minutes=10)
         report = await world.deliver(bot)
         post = world.store.post_of_story(USER, world.store.story_of(b.id))
         assert b.id in post.entries[0].headlines and report.dropped == {}
         assert world.store.alert_state(USER, b.id) == "pending"
-        monkeypatch.setattr(ExtBot, "edit_message_text", real)
+        restore()
         again = await world.deliver(bot)  # nothing new: the same edit, "not modified"
         assert world.store.alert_state(USER, b.id) == "sent" and again.dropped == {}
         [c] = world.report(HALT_3, minutes=20)
@@ -347,22 +355,15 @@ async def test_a_lost_edit_retried_after_the_window_is_no_second_message(
     """The edit reached Telegram (its answer lost) just before the story's window closed, the
     retry comes after: the message shows the report already, so it is sent no second time
     as an alert of its own."""
-    from telegram.error import TimedOut
-    real = ExtBot.edit_message_text
-
-    async def lossy(self, *args, **kwargs):
-        await real(self, *args, **kwargs)
-        raise TimedOut("answer lost")
-
     world.report(HALT)
     async with make_bot(fake) as bot:
         await world.deliver(bot)
         [msg] = fake.messages(USER)
-        monkeypatch.setattr(ExtBot, "edit_message_text", lossy)
+        restore = edits_lose_their_answer(monkeypatch)
         [b] = world.report(HALT_2, minutes=72 * 60 - 1)
         await world.deliver(bot)
         assert "SCMP Tech" in world.shown(msg.message_id)  # Telegram shows it
-        monkeypatch.setattr(ExtBot, "edit_message_text", real)
+        restore()
         world.now = T0 + timedelta(hours=72, minutes=1)
         await world.deliver(bot)
         assert world.store.alert_state(USER, b.id) == "sent"

@@ -94,16 +94,23 @@ def test_search_is_newest_first_and_forgets_pruned_headlines(tmp_path):
     store.close()
 
 
-def test_a_whole_source_is_found_behind_many_newer_headlines_of_others(tmp_path):
-    """``/latest source:weekly``: the index files each headline under its source, so a quiet
-    source's headline is found behind thousands of newer ones (it was a capped scan)."""
+def quiet_behind_busy(tmp_path, title: str) -> Store:
+    """A store with one headline of the quiet source ``weekly`` (``h9000``, two days old)
+    behind 6,000 newer "Market report" headlines of the busy source ``op``."""
     now = datetime.now(UTC)
     store = Store.open(tmp_path)
     with store.batch():
-        store.add_headlines([replace(headline(9000, "Weekly roundup", now - timedelta(days=2)),
+        store.add_headlines([replace(headline(9000, title, now - timedelta(days=2)),
                                      source_id="weekly")])
         store.add_headlines(replace(headline(i, f"Market report {i}", now), source_id="op")
                             for i in range(6000))
+    return store
+
+
+def test_a_whole_source_is_found_behind_many_newer_headlines_of_others(tmp_path):
+    """``/latest source:weekly``: the index files each headline under its source, so a quiet
+    source's headline is found behind thousands of newer ones (it was a capped scan)."""
+    store = quiet_behind_busy(tmp_path, "Weekly roundup")
     calls = []
 
     def where(h: Headline) -> bool:
@@ -128,13 +135,7 @@ def test_headlines_stored_without_a_source_id_stay_candidates_of_a_whole_source(
 def test_a_scoped_keyword_finds_a_quiet_sources_match_behind_many_newer_ones(tmp_path):
     """``/latest report source:weekly``: the word's candidates are narrowed to the source's
     headlines, so the weekly match is found behind 6,000 newer reports (1,000 were checked)."""
-    now = datetime.now(UTC)
-    store = Store.open(tmp_path)
-    with store.batch():
-        store.add_headlines([replace(headline(9000, "Weekly report", now - timedelta(days=2)),
-                                     source_id="weekly")])
-        store.add_headlines(replace(headline(i, f"Market report {i}", now), source_id="op")
-                            for i in range(6000))
+    store = quiet_behind_busy(tmp_path, "Weekly report")
     query = parse_query("report source:weekly")
 
     def where(h: Headline) -> bool:
