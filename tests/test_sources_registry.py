@@ -92,4 +92,5 @@ def test_one_feed_under_another_spelling_is_the_same_feed(variant: str) -> None:
     the demo feed twice with :443 and got each headline twice)."""
     assert url_key(variant) == url_key("https://technode.com/feed")
     assert url_key("https://technode.com/feed?page=2") != url_key("https://technode.com/feed")
+    assert url_key("https://technode.com/feed?_gallery=2") != url_key("https://technode.com/feed")
     assert url_key("https://technode.com:8443/feed") != url_key("https://technode.com/feed")

@@ -44,8 +44,14 @@ def _host_slug(url: str) -> str:
     return slugify(parts[0] if len(parts) > 1 else host) or "feed"
 
 
-#: query parameters that track a click, not choose a feed (``?utm_source=tg``)
-_TRACKING = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "_ga")
+#: query parameters that track a click, not choose a feed (``?utm_source=tg``): these, and
+#: every ``utm_*``
+_TRACKING = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "_ga"})
+
+
+def _tracks(parameter: str) -> bool:
+    name = parameter.split("=", 1)[0].lower()
+    return name.startswith("utm_") or name in _TRACKING
 
 
 def url_key(url: str) -> str:
@@ -57,7 +63,7 @@ def url_key(url: str) -> str:
     host = (parts.netloc or "").lower()
     for port in (":80", ":443"):
         host = host.removesuffix(port)
-    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith(_TRACKING))
+    query = "&".join(p for p in parts.query.split("&") if p and not _tracks(p))
     return urlunsplit(("", host, path, query, ""))
 
 
