@@ -263,8 +263,8 @@ async def _discover(response: FetchResponse) -> Discovery:
 
 
 def _join(services: Services, chat_id: int, entry: SourceEntry) -> AddOutcome:
-    """Add the chat to a source other chats use already: one entry, one fetch."""
-    chat_id = services.registry.current(chat_id)
+    """Add the chat (its id as now: the callers resolve it) to a source other chats use
+    already: one entry, one fetch."""
     joined = replace(entry, chats=entry.chats | {chat_id})
     try:
         services.store.put_registry_entry(joined.slug, joined.to_dict())

@@ -111,10 +111,8 @@ class Folder:
 
     def _folds(self, post: Post, story: str | None, headline: Headline,
                fold: Fold | None) -> bool:
-        """The report edits ``post``: an edit tried before (its answer lost), or a source
-        neither the post shows nor a report of the story folded into it in this drain."""
-        if _holds(post, headline.id):
-            return True
+        """The report, of a source neither the post shows nor a report of the story folded
+        into it in this drain, edits ``post``."""
         folded = {h.source for _, h in fold.pairs
                   if self.story_of(h.id) == story} if fold is not None else set()
         return headline.source not in self._sources(post, story) | folded

@@ -115,7 +115,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     command = message.text.split(maxsplit=1)[0]
     name, _, target = command.partition("@")
     ours = target.lower() == (context.bot.username or "").lower()
-    if (target and not ours) or (chat.type != "private" and not ours):
+    if not ours and (target or chat.type != "private"):
         return  # another bot's; in groups, only commands addressed to this bot by name
     lang = lang_of(update, context)
     await reply(update, t(lang, "unknown_command", command=shown(name)))

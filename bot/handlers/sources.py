@@ -227,7 +227,7 @@ async def removesource(request: Request) -> None:
     """/removesource <name>: remove one of this chat's own sources."""
     name = request.text.strip()
     own = request.core.registry.own(request.chat.id)
-    if not own and not _operators(request, name):
+    if not own and _operator_slug(request, name) is None:
         await request.reply(request.t("removesource_none"))
         return
     if not name:
@@ -236,10 +236,10 @@ async def removesource(request: Request) -> None:
     await request.reply_all(pack_lines(removal_lines(request, name)))
 
 
-def _operators(request: Request, name: str) -> bool:
-    """Does ``name`` name one of the operator's sources (which only the operator changes)?"""
+def _operator_slug(request: Request, name: str) -> str | None:
+    """The slug of the operator's source ``name`` names (only the operator changes it)."""
     folded = name.strip().removeprefix("source:").casefold()
-    return any(e.slug == folded for e in request.core.registry.operators())
+    return folded if any(e.slug == folded for e in request.core.registry.operators()) else None
 
 
 def _slugs(entries: list[SourceEntry]) -> str:
@@ -256,9 +256,9 @@ def removal_lines(request: Request, name: str) -> list[str]:
         return [request.t("addsource_refused_unavailable")]
     entry = outcome.entry
     if entry is None:
-        if _operators(request, name):
-            folded = name.strip().removeprefix("source:").casefold()
-            return [request.t("removesource_operator", name=html.escape(folded))]
+        slug = _operator_slug(request, name)
+        if slug is not None:
+            return [request.t("removesource_operator", name=html.escape(slug))]
         return [request.t("removesource_unknown", name=shown(name),
                           names=_slugs(core.registry.own(chat_id)) or "-")]
     lines = [request.t("removesource_done", title=html.escape(entry.title),

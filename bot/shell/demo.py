@@ -106,9 +106,10 @@ def _elsewhere(host: str) -> NoReturn:
     unreachable, as the shell has no network."""
     literal = "127.0.0.1" if host.lower() in ("localhost", "localhost.") else host.strip("[]")
     try:
-        reason = refusal(host, [literal]) if ipaddress.ip_address(literal) else None
+        ipaddress.ip_address(literal)
     except ValueError:  # a host name: no network to resolve it on
-        reason = None
+        literal = ""
+    reason = refusal(host, [literal]) if literal else None
     if reason is not None:
         raise AddressRefused(reason)
     raise httpx.ConnectError(f"the shell has no network: only {DEMO_URL} answers")
